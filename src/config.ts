@@ -1,0 +1,132 @@
+import { z } from 'zod';
+
+/**
+ * The service's configuration, read from the environment once by the entry points and handed to
+ * everything else as an argument. Every problem is reported at once.
+ */
+export interface DatabaseConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+}
+
+export interface Config {
+  readonly db: DatabaseConfig;
+  /** Connections in the API's mysql2 pool. */
+  readonly dbPoolSize: number;
+  readonly port: number;
+  /** Bearer tokens that may write (ingestMeasurements, refreshAirQuality). Empty: nobody may. */
+  readonly apiTokens: readonly string[];
+  readonly pollIntervalMs: number;
+  readonly ingestMaxBatch: number;
+  readonly maxConnections: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+}
+
+const DATABASE_NAME = /^[A-Za-z0-9_$]{1,64}$/;
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+const environment = z.object({
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .optional()
+    .refine(
+      (value) => value === undefined || value === '' || /^(mysql|mariadb):\/\//.test(value),
+      'must look like mysql://user:password@host:3306/database',
+    ),
+  DB_HOSTNAME: z.string().trim().min(1).default('127.0.0.1'),
+  DB_PORT: wholeNumber(1, 65535).default(3306),
+  DB_USERNAME: z.string().min(1).default('root'),
+  DB_PASSWORD: z.string().default(''),
+  DB_DATABASE: z
+    .string()
+    .trim()
+    .regex(DATABASE_NAME, 'must be 1-64 letters, digits, _ or $')
+    .default('openaq'),
+  DB_POOL_SIZE: wholeNumber(1, 1000).default(10),
+  PORT: wholeNumber(0, 65535).default(4000),
+  API_TOKENS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((token) => token.trim())
+        .filter((token) => token !== ''),
+    ),
+  POLL_INTERVAL_MS: wholeNumber(50, 3_600_000).default(1000),
+  INGEST_MAX_BATCH: wholeNumber(1, 100_000).default(10_000),
+  MAX_CONNECTIONS: wholeNumber(1, 1_000_000).default(20_000),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses a mysql:// or mariadb:// URL into database settings. */
+export function parseDatabaseUrl(url: string): DatabaseConfig {
+  const parsed = new URL(url);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'openaq';
+  if (!DATABASE_NAME.test(database)) {
+    throw new ConfigError([
+      `DATABASE_URL: database name "${database}" must be 1-64 letters, digits, _ or $`,
+    ]);
+  }
+  return {
+    host: parsed.hostname || '127.0.0.1',
+    port: parsed.port === '' ? 3306 : Number(parsed.port),
+    user: decodeURIComponent(parsed.username) || 'root',
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
+}
+
+/** Reads the configuration from an environment (process.env by default), or throws ConfigError. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty variables count as unset, as in most shells' `VAR= command`.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const result = environment.safeParse(present);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`,
+      ),
+    );
+  }
+  const e = result.data;
+  const db = e.DATABASE_URL
+    ? parseDatabaseUrl(e.DATABASE_URL)
+    : {
+        host: e.DB_HOSTNAME,
+        port: e.DB_PORT,
+        user: e.DB_USERNAME,
+        password: e.DB_PASSWORD,
+        database: e.DB_DATABASE,
+      };
+  return Object.freeze({
+    db: Object.freeze(db),
+    dbPoolSize: e.DB_POOL_SIZE,
+    port: e.PORT,
+    apiTokens: Object.freeze(e.API_TOKENS),
+    pollIntervalMs: e.POLL_INTERVAL_MS,
+    ingestMaxBatch: e.INGEST_MAX_BATCH,
+    maxConnections: e.MAX_CONNECTIONS,
+    logLevel: e.LOG_LEVEL,
+  });
+}
