@@ -6,6 +6,9 @@
 -- binary collation: what a feed sends is what is stored and matched, byte for byte, so SQL and the
 -- API's in-memory maps always agree on what "the same city" is.
 
+-- Literals below hold µ and ³: make sure the client sends them as UTF-8 whatever its default.
+SET NAMES utf8mb4;
+
 -- Pollutants the service knows, with the unit everything is normalised to and the molar mass used
 -- to convert ppm at 25 °C (µg/m³ = ppm × 1000 × M / 24.45). Rows in 020-reference-data.sql.
 CREATE TABLE IF NOT EXISTS pollutant (
@@ -13,6 +16,7 @@ CREATE TABLE IF NOT EXISTS pollutant (
   name            VARCHAR(64)  NOT NULL,
   canonical_unit  VARCHAR(16)  NOT NULL,                      -- µg/m³ for all of them
   molar_mass      DOUBLE       NULL,                          -- g/mol; NULL where ppm makes no sense
+  plausible_max   DOUBLE       NOT NULL,                      -- µg/m³; above it a reading is a fault
   PRIMARY KEY (code)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
@@ -78,20 +82,28 @@ CREATE TABLE IF NOT EXISTS location (
 
 -- Raw measurements. The natural key is the primary key, so a repeated measurement is stored once
 -- and no auto-increment id is burnt by duplicates (the feed repeats itself a lot).
--- value is normalised to the pollutant's canonical unit; original_value/original_unit keep what
--- the source sent.
+-- original_value/original_unit keep what the source sent; value is that value normalised to
+-- µg/m³, computed by the database itself so that every writer (the API, a script, Adminer) stores
+-- the same thing: ppm at 25 °C and 1 atm, µg/m³ = ppm × 1000 × M / 24.45, with the molar masses M
+-- of pollutant.molar_mass (a test checks that the two agree).
 CREATE TABLE IF NOT EXISTS measurement (
   location_id     INT UNSIGNED NOT NULL,
   pollutant       VARCHAR(8) CHARACTER SET ascii NOT NULL,
   measured_at     DATETIME(3) NOT NULL,                   -- UTC
-  value           DOUBLE NOT NULL,                        -- in pollutant.canonical_unit
   original_value  DOUBLE NOT NULL,
-  original_unit   VARCHAR(16) NOT NULL,
+  original_unit   VARCHAR(8) NOT NULL,                    -- 'µg/m³' or 'ppm'
+  value           DOUBLE AS (CASE WHEN original_unit = 'ppm' THEN original_value * 1000 *
+                    (CASE pollutant WHEN 'no2' THEN 46.0055 WHEN 'o3' THEN 47.9982
+                                    WHEN 'so2' THEN 64.066 WHEN 'co' THEN 28.010 END) / 24.45
+                    ELSE original_value END) STORED,     -- µg/m³
   PRIMARY KEY (location_id, pollutant, measured_at),
   -- The window index: the 3-hour aggregate reads a range of measured_at, and every column it
   -- touches is in this index (InnoDB appends the primary key, i.e. location_id and pollutant), so
   -- the refresh costs what the window holds, never what the table holds.
   KEY measurement_window (measured_at, value),
+  CONSTRAINT measurement_unit CHECK (original_unit IN ('µg/m³', 'ppm')),
+  CONSTRAINT measurement_ppm_gas CHECK (original_unit <> 'ppm' OR pollutant IN ('no2', 'o3', 'so2', 'co')),
+  CONSTRAINT measurement_value CHECK (original_value >= 0),
   CONSTRAINT measurement_location FOREIGN KEY (location_id) REFERENCES location (id),
   CONSTRAINT measurement_pollutant FOREIGN KEY (pollutant) REFERENCES pollutant (code)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;

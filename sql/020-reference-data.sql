@@ -7,16 +7,20 @@ SET NAMES utf8mb4;
 -- Pollutants. Molar masses (g/mol) for the ppm -> µg/m³ conversion at 25 °C and 1 atm
 -- (µg/m³ = ppm × 1000 × M / 24.45), from the standard atomic weights (IUPAC); particulate matter
 -- and black carbon have no molar mass: they are only accepted in µg/m³.
-INSERT INTO pollutant (code, name, canonical_unit, molar_mass) VALUES
-  ('pm25', 'Particulate matter < 2.5 µm', 'µg/m³', NULL),
-  ('pm10', 'Particulate matter < 10 µm',  'µg/m³', NULL),
-  ('no2',  'Nitrogen dioxide',            'µg/m³', 46.0055),
-  ('o3',   'Ozone',                       'µg/m³', 47.9982),
-  ('so2',  'Sulphur dioxide',             'µg/m³', 64.066),
-  ('co',   'Carbon monoxide',             'µg/m³', 28.010),
-  ('bc',   'Black carbon',                'µg/m³', NULL)
+-- plausible_max (µg/m³) is the ingestion's plausibility ceiling: a value above it is rejected as a
+-- sensor or transmission fault. Each is several times the worst hourly values on record in Europe
+-- (wildfire smoke, dust episodes, industrial accidents) and above the top of the EAQI scale.
+INSERT INTO pollutant (code, name, canonical_unit, molar_mass, plausible_max) VALUES
+  ('pm25', 'Particulate matter < 2.5 µm', 'µg/m³', NULL,     2000),
+  ('pm10', 'Particulate matter < 10 µm',  'µg/m³', NULL,     5000),
+  ('no2',  'Nitrogen dioxide',            'µg/m³', 46.0055,  4000),
+  ('o3',   'Ozone',                       'µg/m³', 47.9982,  2000),
+  ('so2',  'Sulphur dioxide',             'µg/m³', 64.066,  10000),
+  ('co',   'Carbon monoxide',             'µg/m³', 28.010, 150000),
+  ('bc',   'Black carbon',                'µg/m³', NULL,      500)
 ON DUPLICATE KEY UPDATE
-  name = VALUES(name), canonical_unit = VALUES(canonical_unit), molar_mass = VALUES(molar_mass);
+  name = VALUES(name), canonical_unit = VALUES(canonical_unit), molar_mass = VALUES(molar_mass),
+  plausible_max = VALUES(plausible_max);
 
 -- BelAQI, the Belgian air quality index of IRCEL-CELINE (https://www.irceline.be), scale of
 -- November 2022, table for hourly means in µg/m³: the inclusive upper bound of levels 1-9; level 10
