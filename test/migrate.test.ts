@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DatabaseConfig } from '../src/config.js';
-import { MigrationError, migrate, SQL_DIR } from '../src/db/migrate.js';
+import { lockNameFor, MigrationError, migrate, SQL_DIR } from '../src/db/migrate.js';
 import { SqlScriptError, splitSqlScript } from '../src/db/sql-script.js';
 import {
   createTestDatabase,
@@ -218,6 +218,22 @@ describe('migrate', () => {
     } finally {
       await rm(dir, { recursive: true });
     }
+  });
+});
+
+describe('lock names', () => {
+  it('are built in TypeScript as belair_lock_name() builds them in SQL, long names included', async () => {
+    const long = scratch('lock_names_long_enough_to_be_hashed');
+    await migrate(long, { ensureEventScheduler: false });
+    await disableEvents(long.database);
+    const [[names]] = await t.pool.query<RowDataPacket[]>(
+      `SELECT belair_lock_name('refresh_air_quality') AS short,
+              \`${long.database}\`.belair_lock_name('refresh_air_quality') AS hashed`,
+    );
+    expect(lockNameFor('refresh_air_quality', t.db.database)).toBe(names?.short);
+    expect(names?.short).toBe(`belair.refresh_air_quality.${t.db.database}`);
+    expect(lockNameFor('refresh_air_quality', long.database)).toBe(names?.hashed);
+    expect(names?.hashed).toMatch(/^belair\.refresh_air_quality\.[0-9a-f]{32}$/);
   });
 });
 
