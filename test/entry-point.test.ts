@@ -1,7 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readdir } from 'node:fs/promises';
 import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
+import { SQL_DIR } from '../src/db/migrate.js';
 import { connectionOptions } from '../src/db/pool.js';
 import { testServer, waitFor, withEventScheduler } from './helpers/database.js';
 
@@ -23,6 +25,7 @@ describe('npm start (src/index.ts)', () => {
   it('creates and migrates a missing database, serves, and stops on SIGTERM', async () => {
     const database = `belair_t_entry_${randomBytes(3).toString('hex')}`;
     const server = testServer();
+    const sqlFiles = (await readdir(SQL_DIR)).filter((name) => name.endsWith('.sql')).length;
     const admin = await mysql.createConnection(connectionOptions(server, false));
     // The entry point turns the event scheduler on where it is off: hold it ON meanwhile, so that
     // it has nothing to change on the shared server.
@@ -41,7 +44,7 @@ describe('npm start (src/index.ts)', () => {
           'the server to listen',
         );
         expect(seen.text).toContain(
-          `database ${database} on ${server.host}:${server.port}: 7 sql files applied; event scheduler ON`,
+          `database ${database} on ${server.host}:${server.port}: ${sqlFiles} sql files applied; event scheduler ON`,
         );
         const health = await fetch(`http://127.0.0.1:${port}/healthz`);
         expect(await health.json()).toEqual({ status: 'ok' });
