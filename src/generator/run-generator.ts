@@ -1,4 +1,5 @@
-import type { IngestResult, MeasurementInput } from '../feed/measurement-input.js';
+import type { MeasurementInput } from '../feed/measurement-input.js';
+import type { IngestResult } from '../ingest/ingest-measurements.js';
 import type { MeasurementGenerator } from './generate.js';
 
 /** Where generated measurements go: the API over HTTP, or the database directly. */
