@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
+import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateTestData, parseGenerateArguments } from '../src/cli/generate-test-data.js';
@@ -11,7 +13,10 @@ import { createMeasurementGenerator, SERIES } from '../src/generator/generate.js
 import { belgianHour, belgianOffsetHours, dailyFactor } from '../src/generator/levels.js';
 import { runBackfill } from '../src/generator/run-generator.js';
 import { ingestMeasurements } from '../src/ingest/ingest-measurements.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { createTestDatabase, type TestDatabase, waitFor } from './helpers/database.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 
 let t: TestDatabase;
 let dir: string;
@@ -215,5 +220,43 @@ describe('direct-database mode, with the original configuration file', () => {
     expect(other.inserted).toBe(0);
     expect(other.updated).toBeGreaterThan(expected * 0.95);
     expect(await count('SELECT COUNT(*) AS n FROM measurement')).toBe(expected);
+  });
+});
+
+describe('the script', () => {
+  beforeEach(clear);
+
+  it('stops cleanly on Ctrl-C (SIGINT): sends what it made, prints the summary, exits 0', async () => {
+    const child = spawn(
+      TSX,
+      ['src/cli/generate-test-data.ts', '1200', configFile, '--seed', 'sigint'],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let out = '';
+    child.stdout.on('data', (chunk) => {
+      out += chunk;
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await waitFor(
+      async () => (out.includes('live at 1,200/min') ? true : undefined),
+      30_000,
+      'the live run',
+    );
+    await waitFor(
+      async () => ((await count('SELECT COUNT(*) AS n FROM measurement')) > 0 ? true : undefined),
+      30_000,
+      'a first batch',
+    );
+    child.kill('SIGINT');
+    expect(await exited).toBe(0);
+    expect(out).toContain('generate-test-data summary');
+    const sent =
+      /sent +([\d,]+) \(([\d,]+) inserted, ([\d,]+) updated, ([\d,]+) unchanged, 0 rejected\)/.exec(
+        out,
+      );
+    if (!sent) throw new Error(`no summary line in:\n${out}`);
+    const [, total, inserted] = sent.map((n) => Number(n?.replaceAll(',', '')));
+    expect(total).toBeGreaterThan(0);
+    expect(await count('SELECT COUNT(*) AS n FROM measurement')).toBe(inserted);
   });
 });
