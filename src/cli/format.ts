@@ -24,8 +24,13 @@ export function formatReasons(
   return lines;
 }
 
-/** "label ..... value" lines, labels padded to one width. */
-export function formatTable(rows: readonly (readonly [string, string])[], indent = '  '): string[] {
-  const width = Math.max(...rows.map(([label]) => label.length));
-  return rows.map(([label, value]) => `${indent}${label.padEnd(width)}  ${value}`);
+/** "label  value" lines, labels padded to one width; plain strings are lines of their own. */
+export function formatTable(
+  rows: readonly (readonly [string, string] | string)[],
+  indent = '  ',
+): string[] {
+  const width = Math.max(...rows.map((row) => (typeof row === 'string' ? 0 : row[0].length)));
+  return rows.map((row) =>
+    typeof row === 'string' ? row : `${indent}${row[0].padEnd(width)}  ${row[1]}`,
+  );
 }

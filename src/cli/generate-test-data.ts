@@ -1,6 +1,7 @@
 import { createGraphqlClient } from '../client/graphql-client.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
+import { refreshAirQuality } from '../db/runs.js';
 import {
   createMeasurementGenerator,
   type MeasurementGenerator,
@@ -120,6 +121,14 @@ async function databaseSink(file: string): Promise<Sink> {
   return {
     target: `database ${db.database} on ${db.host}:${db.port}`,
     ingest: (items) => ingestMeasurements(pool, items),
+    refresh: async () => {
+      const connection = await pool.getConnection();
+      try {
+        await refreshAirQuality(connection, { at: new Date(), waitSeconds: 10 });
+      } finally {
+        connection.release();
+      }
+    },
     close: () => pool.end(),
   };
 }
@@ -250,13 +259,13 @@ function formatLiveSummary(
         `${formatCount(live.generated)} (${formatCount(made.fresh)} fresh, ${formatCount(made.late)} late, ${formatCount(made.repeat)} repeated, ${formatCount(made.correction)} corrected)`,
       ],
       ['sent', `${formatCount(live.sent)} (${outcome(live)})`],
+      ...formatReasons(live.reasons, '    '),
+      ...(live.skipped > 0
+        ? [['skipped', `${formatCount(live.skipped)}: the target could not keep up`] as const]
+        : []),
+      ...(live.lastError ? [['last error', live.lastError] as const] : []),
     ]),
-    ...formatReasons(live.reasons, '    '),
   ];
-  if (live.skipped > 0) {
-    lines.push(`  skipped ${formatCount(live.skipped)}: the target could not keep up`);
-  }
-  if (live.lastError) lines.push(`  last error: ${live.lastError}`);
   return `${lines.join('\n')}\n`;
 }
 

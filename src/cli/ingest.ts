@@ -117,12 +117,15 @@ async function totalBytes(files: readonly string[]): Promise<number | undefined>
 
 export function formatFeedSummary(summary: FeedSummary, countries: IngestArguments['countries']) {
   const filtered = filteredOutTotal(summary);
+  const inputs = formatCount(summary.inputs);
   const lines = [
     'ingest summary',
     ...formatTable([
       [
         'inputs',
-        `${formatCount(summary.inputs)}${summary.unreadableInputs > 0 ? ` (${summary.unreadableInputs} could not be read)` : ''}`,
+        summary.unreadableInputs > 0
+          ? `${inputs} (${summary.unreadableInputs} could not be read)`
+          : inputs,
       ],
       ['read', `${formatCount(summary.read)} records`],
       ['malformed', formatCount(summary.malformed)],
@@ -130,17 +133,15 @@ export function formatFeedSummary(summary: FeedSummary, countries: IngestArgumen
         'filtered out',
         `${formatCount(filtered)}${countries === 'all' ? '' : ` (keeping ${[...countries].join(', ')})`}`,
       ],
-    ]),
-    ...formatReasons(summary.filteredOut, '      '),
-    ...formatTable([
+      ...formatReasons(summary.filteredOut, '      '),
       ['sent', formatCount(summary.sent)],
       ['  inserted', formatCount(summary.inserted)],
       ['  updated', formatCount(summary.updated)],
       ['  unchanged', formatCount(summary.unchanged)],
       ['  rejected', formatCount(summary.rejected)],
+      ...formatReasons(summary.rejections, '      '),
+      ['not sent', formatCount(summary.notSent)],
     ]),
-    ...formatReasons(summary.rejections, '      '),
-    ...formatTable([['not sent', formatCount(summary.notSent)]]),
   ];
   if (summary.sendError) lines.push(`  stopped: ${summary.sendError}`);
   return `${lines.join('\n')}\n`;
