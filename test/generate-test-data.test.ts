@@ -7,12 +7,14 @@ import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateTestData, parseGenerateArguments } from '../src/cli/generate-test-data.js';
+import { createGraphqlClient } from '../src/client/graphql-client.js';
 import type { MeasurementInput } from '../src/feed/measurement-input.js';
 import { CITIES, STATIONS } from '../src/generator/belgium.js';
 import { createMeasurementGenerator, SERIES } from '../src/generator/generate.js';
 import { belgianHour, belgianOffsetHours, dailyFactor } from '../src/generator/levels.js';
 import { runBackfill } from '../src/generator/run-generator.js';
 import { ingestMeasurements } from '../src/ingest/ingest-measurements.js';
+import { TOKEN, testApp } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase, waitFor } from './helpers/database.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -45,8 +47,8 @@ afterAll(async () => {
   await t?.drop();
 });
 
-async function count(sql: string): Promise<number> {
-  const [rows] = await t.pool.query<RowDataPacket[]>(sql);
+async function count(sql: string, values: unknown[] = []): Promise<number> {
+  const [rows] = await t.pool.query<RowDataPacket[]>(sql, values);
   return Number(rows[0]?.n);
 }
 
@@ -189,6 +191,19 @@ describe('direct-database mode, with the original configuration file', () => {
     expect(io.text().out).toContain('/min achieved, 30,000/min asked');
   });
 
+  it('backfills and computes the window in the database itself', async () => {
+    const args = parseGenerateArguments(
+      ['100', configFile, '--backfill', '1', '--duration', '0'],
+      {},
+    );
+    if (args === 'help') throw new Error('unexpected help');
+    const report = await generateTestData(args, capture());
+    expect([report.ok, report.backfill?.rejected, report.live]).toEqual([true, 0, undefined]);
+    expect(await count('SELECT COUNT(*) AS n FROM measurement')).toBe(report.backfill?.inserted);
+    expect(await count('SELECT COUNT(*) AS n FROM air_quality_run')).toBe(1);
+    expect(await count('SELECT COUNT(DISTINCT city_id) AS n FROM city_air_quality')).toBe(8);
+  });
+
   it('backfills the same measurements again for the same seed and clock: nothing new is stored', async () => {
     const sink = {
       ingest: (items: Parameters<typeof ingestMeasurements>[1]) =>
@@ -258,5 +273,85 @@ describe('the script', () => {
     const [, total, inserted] = sent.map((n) => Number(n?.replaceAll(',', '')));
     expect(total).toBeGreaterThan(0);
     expect(await count('SELECT COUNT(*) AS n FROM measurement')).toBe(inserted);
+  });
+});
+
+describe('through the API', () => {
+  let app: ReturnType<typeof testApp>;
+  let endpoint: string;
+  beforeAll(async () => {
+    app = testApp(t);
+    const { port } = await app.start(0, '127.0.0.1');
+    endpoint = `http://127.0.0.1:${port}/graphql`;
+  });
+  afterAll(async () => {
+    await app?.stop();
+  });
+  beforeEach(clear);
+
+  async function run(argv: string[]) {
+    const args = parseGenerateArguments(argv, { API_TOKENS: TOKEN });
+    if (args === 'help') throw new Error('unexpected help');
+    return generateTestData(args, capture());
+  }
+
+  it('stores what it reports, within 10 % of the asked rate, with nothing rejected', async () => {
+    const report = await run(['30000', '--endpoint', endpoint, '--duration', '3', '--seed', 'api']);
+    const live = report.live;
+    if (!live) throw new Error('no live run');
+    expect(report.ok).toBe(true);
+    expect([live.generated, live.sent, live.failed, live.rejected]).toEqual([1500, 1500, 0, 0]);
+    expect(live.inserted + live.updated + live.unchanged).toBe(1500);
+    expect(await count('SELECT COUNT(*) AS n FROM measurement')).toBe(live.inserted);
+    expect(Math.abs(live.achievedPerMinute - 30000) / 30000).toBeLessThan(0.1);
+  });
+
+  it('backfills three hours and refreshes: every city has a window at once', async () => {
+    const report = await run(['600', '--endpoint', endpoint, '--backfill', '3', '--duration', '0']);
+    const backfill = report.backfill;
+    if (!backfill) throw new Error('no backfill');
+    expect([report.ok, backfill.rejected, backfill.failed, report.live]).toEqual([
+      true,
+      0,
+      0,
+      undefined,
+    ]);
+    expect(await count('SELECT COUNT(*) AS n FROM measurement')).toBe(backfill.inserted);
+
+    const client = createGraphqlClient({ endpoint });
+    const data = await client.request<{
+      airQualityRuns: {
+        windowStart: string;
+        windowEnd: string;
+        measurements: number;
+        cities: number;
+      }[];
+      airQuality: { city: { name: string }; pollutants: { parameter: string; count: number }[] }[];
+    }>(`{
+      airQualityRuns(last: 1) { windowStart windowEnd measurements cities }
+      airQuality { city { name } pollutants { parameter count } }
+    }`);
+    const [current] = data.airQualityRuns;
+    if (!current) throw new Error('the backfill left no run');
+    const inWindow = await count(
+      'SELECT COUNT(*) AS n FROM measurement WHERE measured_at > ? AND measured_at <= ?',
+      [new Date(current.windowStart), new Date(current.windowEnd)],
+    );
+    expect(current.measurements).toBe(inWindow);
+    expect(current.cities).toBe(8);
+    const windows = Object.fromEntries(
+      data.airQuality.map((w) => [w.city.name, w.pollutants.map((p) => p.parameter).sort()]),
+    );
+    const measured = (city: string) =>
+      [
+        ...new Set(
+          STATIONS.filter((s) => s.city === city).flatMap((s) => Object.keys(s.pollutants)),
+        ),
+      ]
+        .map((code) => code.toUpperCase())
+        .sort();
+    expect(windows).toEqual(Object.fromEntries(CITIES.map((c) => [c.name, measured(c.name)])));
+    const counted = data.airQuality.flatMap((w) => w.pollutants).reduce((n, p) => n + p.count, 0);
+    expect(counted).toBe(inWindow);
   });
 });
