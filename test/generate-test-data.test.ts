@@ -2,7 +2,6 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { runBackfill } from '../src/generator/run-generator.js';
 import { ingestMeasurements } from '../src/ingest/ingest-measurements.js';
 import { TOKEN, testApp } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase, waitFor } from './helpers/database.js';
+import { captureOutput } from './helpers/output.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -60,19 +60,8 @@ async function clear() {
   await t.pool.query('DELETE FROM city');
 }
 
-/** Output streams that keep what was written. */
 function capture() {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (chunk) => {
-    out += chunk;
-  });
-  stderr.on('data', (chunk) => {
-    err += chunk;
-  });
-  return { stdout, stderr, env: {}, text: () => ({ out, err }) };
+  return { ...captureOutput(), env: {} };
 }
 
 describe('the generated data', () => {

@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +12,7 @@ import type { RecordResult } from '../src/feed/openaq-record.js';
 import { TOKEN, testApp } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { startFlakyProxy } from './helpers/flaky-proxy.js';
+import { captureOutput } from './helpers/output.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -566,18 +566,9 @@ describe('npm run ingest, against the running app', () => {
   });
 
   async function ingest(args: string[], stdin: AsyncIterable<unknown> = text()) {
-    const stdout = new PassThrough();
-    const stderr = new PassThrough();
-    let out = '';
-    let err = '';
-    stdout.on('data', (chunk) => {
-      out += chunk;
-    });
-    stderr.on('data', (chunk) => {
-      err += chunk;
-    });
-    const code = await main(args, { stdin, stdout, stderr, env: {} });
-    return { code, out, err };
+    const output = captureOutput();
+    const code = await main(args, { ...output, stdin, env: {} });
+    return { code, ...output.text() };
   }
 
   async function* text(...chunks: string[]) {

@@ -13,6 +13,7 @@ import {
   isEntryPoint,
   parseCommandLine,
   positiveNumber,
+  runUntilInterrupted,
   wholeNumber,
 } from './options.js';
 
@@ -137,7 +138,9 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
       seriesCount: SERIES.length,
       ...signal,
     });
-    say(`${clock()} backfill: ${formatCount(backfill.inserted)} new measurements stored\n`);
+    say(
+      `${clock()} backfill: ${formatCount(backfill.sent)} measurements over the last ${args.backfillHours} h (${formatCount(backfill.inserted)} new)\n`,
+    );
     if (backfill.lastError) {
       io.stderr.write(`backfill: ${backfill.lastError}\n`);
       ok = false;
@@ -185,16 +188,12 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
 }
 
 if (isEntryPoint(import.meta.url)) {
-  const controller = new AbortController();
-  process.on('SIGINT', () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping the generator and the API (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  });
-  process.exitCode = await main(process.argv.slice(2), {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    signal: controller.signal,
-  });
+  await runUntilInterrupted('stopping the generator and the API', (signal) =>
+    main(process.argv.slice(2), {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      signal,
+    }),
+  );
 }

@@ -23,6 +23,7 @@ import {
   isEntryPoint,
   parseCommandLine,
   positiveNumber,
+  runUntilInterrupted,
   UsageError,
   wholeNumber,
   writeToken,
@@ -281,16 +282,12 @@ export async function main(argv: string[], io: GenerateIo): Promise<number> {
 }
 
 if (isEntryPoint(import.meta.url)) {
-  const controller = new AbortController();
-  process.on('SIGINT', () => {
-    if (controller.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping: sending what was generated (Ctrl-C again to quit at once)\n');
-    controller.abort();
-  });
-  process.exitCode = await main(process.argv.slice(2), {
-    stdout: process.stdout,
-    stderr: process.stderr,
-    env: process.env,
-    signal: controller.signal,
-  });
+  await runUntilInterrupted('stopping: sending what was generated', (signal) =>
+    main(process.argv.slice(2), {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      signal,
+    }),
+  );
 }

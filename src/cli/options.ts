@@ -86,3 +86,20 @@ export function argumentsOrExit<T extends object>(
 export function isEntryPoint(moduleUrl: string): boolean {
   return process.argv[1] !== undefined && moduleUrl === pathToFileURL(process.argv[1]).href;
 }
+
+/**
+ * Runs a long-lived script until it ends or Ctrl-C: the first SIGINT aborts the signal the script
+ * watches (it stops cleanly and prints its summary), a second one quits at once.
+ */
+export async function runUntilInterrupted(
+  stopping: string,
+  run: (signal: AbortSignal) => Promise<number>,
+): Promise<void> {
+  const controller = new AbortController();
+  process.on('SIGINT', () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${stopping} (Ctrl-C again to quit at once)\n`);
+    controller.abort();
+  });
+  process.exitCode = await run(controller.signal);
+}
