@@ -46,7 +46,10 @@ Options:
   --duration <seconds>  stop by itself after this long (0: only the backfill)
   --seed <text>         the same seed makes the same stations, values, delays and repeats
   --batch-size <n>      measurements per request, 1-10000 (default 1000)
-  -h, --help            this text`;
+  -h, --help            this text
+
+Exit status: 0 when everything generated was stored; 1 when something was rejected or could
+not be sent; 2 on a usage error.`;
 
 export interface GenerateArguments {
   readonly perMinute: number;
@@ -221,7 +224,7 @@ export async function generateTestData(
         ...signal,
         onProgress: (totals) =>
           io.stdout.write(
-            `${clock()} ${formatCount(totals.sent)} sent (${outcome(totals)}) at ${formatCount(Math.round(totals.achievedPerMinute))}/min\n`,
+            `${clock()} ${formatCount(totals.generated)} generated (${formatCount(Math.round((totals.generated * 60_000) / totals.elapsedMs))}/min), ${formatCount(totals.sent)} sent (${outcome(totals)})\n`,
           ),
       });
       io.stdout.write(formatLiveSummary(live, args.perMinute, generator));
