@@ -228,11 +228,13 @@ export function createGraphqlClient(options: GraphqlClientOptions): GraphqlClien
       } catch (error) {
         if (!(error instanceof GraphqlRequestError)) throw error;
         if (!error.transient || attemptNumber > retries) {
-          if (attemptNumber > 1) {
-            error.message = `${error.message} (after ${attemptNumber} attempts)`;
-          }
-          Object.assign(error.details, { attempts: attemptNumber });
-          throw error;
+          if (attemptNumber === 1) throw error;
+          throw new GraphqlRequestError(
+            `${error.message} (after ${attemptNumber} attempts)`,
+            error.transient,
+            { ...error.details, attempts: attemptNumber },
+            { cause: error.cause },
+          );
         }
         const base = Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attemptNumber - 1));
         // Jitter keeps several clients that failed together from retrying together.
