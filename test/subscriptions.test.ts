@@ -267,9 +267,7 @@ describe('Subscription', () => {
     });
     // A run the event started before it was disabled holds the procedure's lock until it commits.
     const settle = await connect(t.db);
-    await settle.query(
-      "DO GET_LOCK(LEFT(CONCAT('belair.refresh_air_quality.', DATABASE()), 64), 30)",
-    );
+    await settle.query("DO GET_LOCK(belair_lock_name('refresh_air_quality'), 30)");
     await settle.end();
     const byEvent = await queriedWindows();
     const eventRun = Number(byEvent[0]?.run.id);
