@@ -526,6 +526,34 @@ describe('Subscription', () => {
     controller.abort();
   });
 
+  it('runs queries and mutations over graphql-ws, with the token from connectionParams', async () => {
+    const mutation = { query: 'mutation { refreshAirQuality { id } }' };
+    const anonymous = wsClient(wsUrl);
+    const withParams = wsClient(wsUrl, { connectionParams: { Authorization: `Bearer ${TOKEN}` } });
+    open.push({ dispose: () => anonymous.dispose() }, { dispose: () => withParams.dispose() });
+    const refused = wsSubscribe(anonymous, mutation);
+    const refreshed = wsSubscribe(withParams, mutation);
+    for (const received of [refused, refreshed]) {
+      await received.until((r) => r.completed, 'the answer');
+    }
+    const query = wsSubscribe(anonymous, { query: '{ airQualityRuns(last: 1) { id } }' });
+    await query.until((r) => r.completed, 'the answer');
+    expect(refused.results).toEqual([
+      {
+        data: null,
+        errors: [
+          expect.objectContaining({
+            path: ['refreshAirQuality'],
+            extensions: { code: 'UNAUTHENTICATED' },
+          }),
+        ],
+      },
+    ]);
+    const run = refreshed.results[0]?.data.refreshAirQuality.id;
+    expect(Number(run)).toBeGreaterThan(0);
+    expect(query.results).toEqual([{ data: { airQualityRuns: [{ id: run }] } }]);
+  });
+
   it('answers bad subscriptions on the operation, and keeps the socket', async () => {
     const client = wsClient(wsUrl);
     open.push({ dispose: () => client.dispose() });
@@ -534,6 +562,23 @@ describe('Subscription', () => {
     });
     const badSyntax = wsSubscribe(client, { query: 'subscription { airQuality(' });
     const unknownField = wsSubscribe(client, { query: 'subscription { weather { rain } }' });
+    const deep = 'city { airQuality { '.repeat(5);
+    const tooDeep = wsSubscribe(client, {
+      query: `subscription { airQuality { ${deep} belaqi ${'} } '.repeat(5)} } }`,
+    });
+    await tooDeep.until((r) => r.completed, 'the end of the too deep subscription');
+    // Refused when it starts, not answered with an error at every push.
+    expect(tooDeep.results).toEqual([
+      {
+        errors: [
+          expect.objectContaining({
+            message:
+              "The operation's depth is 12, above the limit of 10: select fewer fields or split it.",
+            extensions: { code: 'QUERY_TOO_COMPLEX' },
+          }),
+        ],
+      },
+    ]);
     await badCountry.until((r) => r.completed, 'the end of the bad subscription');
     expect(badCountry.results).toEqual([
       {

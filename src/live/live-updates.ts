@@ -67,6 +67,7 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
         path: yoga.graphqlEndpoint,
         limit,
         keepAliveMs: deps.live?.keepAliveMs ?? 12_000,
+        maxPayloadBytes: deps.config.maxBodyBytes,
       });
     },
     admit(request, response) {
