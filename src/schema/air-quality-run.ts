@@ -3,6 +3,7 @@ import { type AirQualityRun, listRuns, RefreshBusyError, refreshAirQuality } fro
 import { builder } from './builder.js';
 import { requireInstant } from './date-time-input.js';
 import { badUserInput, expectedError } from './errors.js';
+import { checkSubscriptionComplexity } from './subscription-complexity.js';
 
 export const AirQualityRunRef = builder.objectRef<AirQualityRun>('AirQualityRun');
 
@@ -45,6 +46,22 @@ builder.queryField('airQualityRuns', (t) =>
       }
       return listRuns(context.pool, { last });
     },
+  }),
+);
+
+builder.subscriptionField('airQualityRuns', (t) =>
+  t.field({
+    type: AirQualityRunRef,
+    description:
+      'The current run at once, then each new current run: a run that becomes the one with the latest evaluatedAt. A backfill (refreshAirQuality with a past instant) is not pushed.',
+    subscribe: (_root, _args, context, info) => {
+      checkSubscriptionComplexity(context, info);
+      return context.feed.stream(
+        (event) => [event.run],
+        () => 'run',
+      );
+    },
+    resolve: (run) => run,
   }),
 );
 
