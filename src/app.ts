@@ -10,6 +10,7 @@ import {
 } from './context.js';
 import { readBodyWithin } from './http/body-limit.js';
 import { graphiqlTabs } from './http/graphiql-examples.js';
+import { useCompiledMutations } from './http/use-compiled-mutations.js';
 import { useHealthEndpoints } from './http/use-health-endpoints.js';
 import { createLiveUpdates, type LiveStats } from './live/live-updates.js';
 import { schema } from './schema/index.js';
@@ -53,7 +54,7 @@ export function buildApp(deps: AppDeps): App {
     // Expected errors (GraphQLErrors with extensions.code) reach the client as they are; anything
     // else is masked as "Unexpected error." and Yoga logs it in full (with its cause and stack).
     maskedErrors: true,
-    plugins: [useHealthEndpoints(deps.pool), live.plugin],
+    plugins: [useHealthEndpoints(deps.pool), useCompiledMutations(), live.plugin],
   });
 
   const limit = deps.config.maxBodyBytes;
