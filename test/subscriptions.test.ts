@@ -194,7 +194,8 @@ beforeAll(async () => {
     config: { ...loadConfig({ API_TOKENS: TOKEN, POLL_INTERVAL_MS: '50' }), db: t.db },
     logger: log.logger,
     refreshWaitSeconds: 1,
-    live: { maxBackoffMs: 400 },
+    // Queries keep the poller running for 100 ms only, so that each test ends with it stopped.
+    live: { maxBackoffMs: 400, queryIdleMs: 100 },
   });
   const { port } = await app.start(0, '127.0.0.1');
   httpUrl = `http://127.0.0.1:${port}/graphql`;
@@ -269,6 +270,10 @@ describe('Subscription', () => {
     const settle = await connect(t.db);
     await settle.query("DO GET_LOCK(belair_lock_name('refresh_air_quality'), 30)");
     await settle.end();
+    // Queries answer from the feed's snapshot, at most one poll interval behind MariaDB: wait for
+    // a poll that started after the last run.
+    const polled = app.liveStats().feed.polls;
+    await until(() => app.liveStats().feed.polls >= polled + 2, 'a poll after the last run');
     const byEvent = await queriedWindows();
     const eventRun = Number(byEvent[0]?.run.id);
     expect(eventRun).toBeGreaterThan(firstRun);
