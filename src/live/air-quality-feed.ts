@@ -97,6 +97,8 @@ export interface AirQualityFeed {
    * caller to read MariaDB itself. Keeps the poller running for queryIdleMs.
    */
   read(): Promise<Snapshot | null>;
+  /** The snapshot if it is fresh at this instant; null otherwise. Never waits, polls or counts. */
+  peek(): Snapshot | null;
   /**
    * Resolves after a poll that started after the call: what a write committed before the call
    * (a new run) is in the snapshot when it resolves, and read() serves nothing older meanwhile.
@@ -339,6 +341,9 @@ export function createAirQualityFeed(options: FeedOptions): AirQualityFeed {
       if (fresh()) return vouched();
       fallbackReads += 1;
       return null;
+    },
+    peek() {
+      return !stopped && fresh() ? { event: snapshot, confirmedAt } : null;
     },
     async refresh() {
       if (stopped) return;
