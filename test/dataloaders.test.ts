@@ -1,7 +1,7 @@
-import type { Pool } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestMeasurements } from '../src/ingest/ingest-measurements.js';
 import { graphql, testApp, withToken } from './helpers/app.js';
+import { countingPool } from './helpers/counting-pool.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 let t: TestDatabase;
@@ -11,28 +11,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.drop();
 });
-
-/** The pool, recording the name (the leading comment) of every statement sent through it. */
-function countingPool(pool: Pool): { pool: Pool; statements: string[] } {
-  const statements: string[] = [];
-  const record = (sql: unknown) => {
-    const text = typeof sql === 'string' ? sql : String((sql as { sql?: string }).sql);
-    statements.push(/\/\*\s*(\w+)\s*\*\//.exec(text)?.[1] ?? text.slice(0, 40));
-  };
-  const counted = new Proxy(pool, {
-    get(target, property, receiver) {
-      if (property === 'query' || property === 'execute') {
-        return (sql: unknown, ...rest: unknown[]) => {
-          record(sql);
-          // biome-ignore lint/suspicious/noExplicitAny: forwarding whatever mysql2 accepts
-          return (target as any)[property](sql, ...rest);
-        };
-      }
-      return Reflect.get(target, property, receiver);
-    },
-  });
-  return { pool: counted, statements };
-}
 
 const AT = '2026-05-01T12:00:00.000Z';
 const QUERY =

@@ -1,5 +1,5 @@
 import type { YogaLogger } from 'graphql-yoga';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -7,6 +7,7 @@ import { graphiqlTabs } from '../src/http/graphiql-examples.js';
 import { printSchemaText } from '../src/schema/print.js';
 import { graphql, TOKEN, testApp, withToken } from './helpers/app.js';
 import {
+  callRefresh as callRefreshElsewhere,
   connect,
   createPool,
   createTestDatabase,
@@ -115,18 +116,7 @@ async function refreshMutation(at?: string): Promise<number> {
 }
 
 /** A run as another client (Adminer, a script) would make it, past the app's pool. */
-async function callRefresh(): Promise<number> {
-  const connection = await connect(t.db);
-  try {
-    await connection.query('CALL refresh_air_quality(UTC_TIMESTAMP(3))');
-    const [[row]] = await connection.query<RowDataPacket[]>(
-      'SELECT @refresh_air_quality_run_id AS id',
-    );
-    return Number(row?.id);
-  } finally {
-    await connection.end();
-  }
-}
+const callRefresh = () => callRefreshElsewhere(t.db);
 
 /** The windows pushed to one subscription, city by city, as run ids. */
 function runsByCity(received: Received): Record<string, number[]> {

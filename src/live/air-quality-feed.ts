@@ -14,9 +14,9 @@ import { LatestQueue } from './latest-queue.js';
  * execution per event (see use-shared-execution.ts).
  *
  * Queries read the same snapshot (read()), so that the current windows cost no SQL while it is
- * fresh: confirmed by a poll that started at most pollIntervalMs ago. A poll sees every run
- * committed before it started, so a query never answers a window older than one poll interval
- * after a newer run committed, the same bound as subscriptions. A stale snapshot is never served:
+ * fresh: confirmed by a poll that started at most pollIntervalMs before the query read it. A poll
+ * sees every run committed before it started, so a query never misses a run committed more than
+ * one poll interval before it, the same bound as subscriptions. A stale snapshot is never served:
  * read() waits for a poll (shared by every query that waits), and answers null when the feed
  * cannot vouch for the current run (MariaDB unreachable, the feed stopped), for the caller to read
  * MariaDB itself. refresh() gives read-your-writes to the process that made a run.
@@ -92,7 +92,7 @@ export interface AirQualityFeed {
   ): AsyncIterableIterator<T>;
   /**
    * The current windows for a query: a snapshot confirmed by a poll that started at most
-   * pollIntervalMs ago, after waiting for a poll if the last one is older; null when the feed
+   * pollIntervalMs before the call, waiting for a poll if the last one is older; null when the feed
    * cannot vouch for one (MariaDB did not answer its last poll, the feed is stopped), for the
    * caller to read MariaDB itself. Keeps the poller running for queryIdleMs.
    */
@@ -180,7 +180,7 @@ export function createAirQualityFeed(options: FeedOptions): AirQualityFeed {
   let snapshotReads = 0;
   let fallbackReads = 0;
 
-  const fresh = () => performance.now() - confirmedAt <= pollIntervalMs;
+  const freshNow = () => confirmedAt >= performance.now() - pollIntervalMs;
   const wanted = () => listeners.size > 0 || performance.now() - lastReadAt < queryIdleMs;
 
   function deliver(listener: Listener, event: FeedEvent) {
@@ -325,7 +325,10 @@ export function createAirQualityFeed(options: FeedOptions): AirQualityFeed {
         fallbackReads += 1;
         return null;
       }
-      lastReadAt = performance.now();
+      const arrivedAt = performance.now();
+      lastReadAt = arrivedAt;
+      // Fresh for this read: confirmed by a poll that started at most pollIntervalMs before it.
+      const fresh = () => confirmedAt >= arrivedAt - pollIntervalMs;
       if (fresh()) {
         keepPolling();
         return vouched();
@@ -337,13 +340,16 @@ export function createAirQualityFeed(options: FeedOptions): AirQualityFeed {
         fallbackReads += 1;
         return null;
       }
-      await (inFlight ?? pollNow());
+      if (inFlight) await inFlight;
+      // That poll may have started too long before this read (a slow MariaDB): one that starts
+      // now is fresh for it, however long it takes.
+      if (!fresh() && failuresInARow === 0 && !stopped) await (inFlight ?? pollNow());
       if (fresh()) return vouched();
       fallbackReads += 1;
       return null;
     },
     peek() {
-      return !stopped && fresh() ? { event: snapshot, confirmedAt } : null;
+      return !stopped && freshNow() ? { event: snapshot, confirmedAt } : null;
     },
     async refresh() {
       if (stopped) return;
