@@ -69,14 +69,14 @@ function timesToLive(schema: GraphQLSchema): Record<string, number> {
   return ttl;
 }
 
-/**
- * The answer with a serializer that Yoga calls in place of JSON.stringify (the hook graphql-jit
- * uses): the text is made by the first hit and reused by the next ones, since serializing a
- * large answer costs as much as the rest of a hit. Yoga hands it the answer without its HTTP
- * extensions, the same for every hit.
- */
+/** An answer that brings its own serializer, which Yoga calls in place of JSON.stringify. */
 type WithSerializer = ExecutionResult & { stringify(result: ExecutionResult): string };
 
+/**
+ * The answer with a serializer (Yoga's hook, the one graphql-jit uses) that makes the text at the
+ * first hit and hands the same text to the next ones: serializing a large answer costs as much as
+ * the rest of a hit. Yoga passes it the answer without its HTTP extensions, the same every time.
+ */
 function withSerializedText(result: ExecutionResult): WithSerializer {
   let text: string | undefined;
   return {
