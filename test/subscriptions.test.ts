@@ -1,5 +1,5 @@
 import type { YogaLogger } from 'graphql-yoga';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -7,6 +7,7 @@ import { graphiqlTabs } from '../src/http/graphiql-examples.js';
 import { printSchemaText } from '../src/schema/print.js';
 import { graphql, TOKEN, testApp, withToken } from './helpers/app.js';
 import {
+  callRefresh as callRefreshElsewhere,
   connect,
   createPool,
   createTestDatabase,
@@ -115,18 +116,7 @@ async function refreshMutation(at?: string): Promise<number> {
 }
 
 /** A run as another client (Adminer, a script) would make it, past the app's pool. */
-async function callRefresh(): Promise<number> {
-  const connection = await connect(t.db);
-  try {
-    await connection.query('CALL refresh_air_quality(UTC_TIMESTAMP(3))');
-    const [[row]] = await connection.query<RowDataPacket[]>(
-      'SELECT @refresh_air_quality_run_id AS id',
-    );
-    return Number(row?.id);
-  } finally {
-    await connection.end();
-  }
-}
+const callRefresh = () => callRefreshElsewhere(t.db);
 
 /** The windows pushed to one subscription, city by city, as run ids. */
 function runsByCity(received: Received): Record<string, number[]> {
@@ -194,7 +184,8 @@ beforeAll(async () => {
     config: { ...loadConfig({ API_TOKENS: TOKEN, POLL_INTERVAL_MS: '50' }), db: t.db },
     logger: log.logger,
     refreshWaitSeconds: 1,
-    live: { maxBackoffMs: 400 },
+    // Queries keep the poller running for 100 ms only, so that each test ends with it stopped.
+    live: { maxBackoffMs: 400, queryIdleMs: 100 },
   });
   const { port } = await app.start(0, '127.0.0.1');
   httpUrl = `http://127.0.0.1:${port}/graphql`;
@@ -269,6 +260,10 @@ describe('Subscription', () => {
     const settle = await connect(t.db);
     await settle.query("DO GET_LOCK(belair_lock_name('refresh_air_quality'), 30)");
     await settle.end();
+    // Queries answer from the feed's snapshot, at most one poll interval behind MariaDB: wait for
+    // a poll that started after the last run.
+    const polled = app.liveStats().feed.polls;
+    await until(() => app.liveStats().feed.polls >= polled + 2, 'a poll after the last run');
     const byEvent = await queriedWindows();
     const eventRun = Number(byEvent[0]?.run.id);
     expect(eventRun).toBeGreaterThan(firstRun);

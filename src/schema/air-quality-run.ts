@@ -77,13 +77,9 @@ builder.mutationField('refreshAirQuality', (t) =>
     resolve: async (_root, args, context) => {
       const at = args.at ? requireInstant('at', args.at) : new Date();
       const connection = await context.pool.getConnection();
+      let run: AirQualityRun;
       try {
-        const run = await refreshAirQuality(connection, {
-          at,
-          waitSeconds: context.refreshWaitSeconds,
-        });
-        resetLoaders(context);
-        return run;
+        run = await refreshAirQuality(connection, { at, waitSeconds: context.refreshWaitSeconds });
       } catch (error) {
         if (error instanceof RefreshBusyError) {
           throw expectedError('REFRESH_BUSY', error.message);
@@ -92,6 +88,11 @@ builder.mutationField('refreshAirQuality', (t) =>
       } finally {
         connection.release();
       }
+      // Read-your-writes: once this answers, every query of this process sees the new run (when
+      // it is the current one); runs made elsewhere show within one poll interval.
+      await context.feed.refresh();
+      resetLoaders(context);
+      return run;
     },
   }),
 );

@@ -1,4 +1,4 @@
-import { type CityWindow, listCurrentWindows, type PollutantWindow } from '../db/air-quality.js';
+import type { CityWindow, PollutantWindow } from '../db/air-quality.js';
 import { selectWindows } from '../live/air-quality-feed.js';
 import { AirQualityRunRef } from './air-quality-run.js';
 import { boundedList, countryArgument } from './arguments.js';
@@ -82,7 +82,7 @@ builder.queryField('airQuality', (t) =>
       country: t.arg.string(),
     },
     resolve: (_root, args, context) =>
-      listCurrentWindows(context.pool, {
+      context.loaders.currentWindows({
         cityNames: boundedList('cities', args.cities, MAX_CITY_NAMES),
         country: countryArgument(args.country),
       }),
