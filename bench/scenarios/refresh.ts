@@ -1,5 +1,5 @@
 import type { Connection } from 'mysql2/promise';
-import { createBenchDatabase } from '../lib/database.js';
+import { type BenchDatabase, createBenchDatabase } from '../lib/database.js';
 import {
   analyzeMeasurements,
   assertSequenceEngine,
@@ -55,7 +55,11 @@ interface Sizes {
   readonly repetitions: number;
 }
 
-const FULL: Sizes = { histories: [500_000, 5_000_000], windows: [10_000, 100_000], repetitions: 9 };
+const FULL: Sizes = {
+  histories: [500_000, 5_000_000],
+  windows: [10_000, 100_000],
+  repetitions: 15,
+};
 const QUICK: Sizes = { histories: [10_000, 100_000], windows: [1_000, 10_000], repetitions: 1 };
 
 interface Case {
@@ -111,73 +115,114 @@ async function checkRun(connection: Connection, at: Date, window: number): Promi
   }
 }
 
-async function measureCase(
-  connection: Connection,
-  history: number,
+/** One history size: its own database, loaded, and a connection to it. */
+interface Dataset {
+  readonly history: number;
+  readonly bench: BenchDatabase;
+  readonly connection: Connection;
+}
+
+interface Samples {
+  readonly procedure: number[];
+  readonly select: number[];
+}
+
+/**
+ * Times the procedure and the bare SELECT on every dataset for one window, in one loop: each
+ * repetition visits every dataset and both statements, rotating the order, so that the ratios
+ * compare measurements taken a moment apart on a shared, noisy machine.
+ */
+async function measureWindow(
+  datasets: readonly Dataset[],
   window: number,
   at: Date,
   repetitions: number,
-): Promise<Case> {
-  await checkRun(connection, at, window);
-  await connection.query(WITH_INDEX, [at, at]);
-  const procedure: number[] = [];
-  const select: number[] = [];
-  for (let i = 0; i < repetitions; i += 1) {
-    // Alternate which goes first, so that neither always runs on the other's warm caches.
-    const pair = [
-      async () => procedure.push(await timeMs(() => callRefresh(connection, at))),
-      async () => select.push(await timeMs(() => connection.query(WITH_INDEX, [at, at]))),
-    ];
-    if (i % 2 === 1) pair.reverse();
-    for (const step of pair) await step();
+): Promise<Case[]> {
+  const samples = new Map<Dataset, Samples>();
+  for (const dataset of datasets) {
+    await checkRun(dataset.connection, at, window);
+    await dataset.connection.query(WITH_INDEX, [at, at]);
+    samples.set(dataset, { procedure: [], select: [] });
   }
-  const [server] = (await connection.query(
-    '/* measureCase */ SELECT duration_ms AS ms FROM air_quality_run WHERE evaluated_at = ? ORDER BY id DESC LIMIT ?',
-    [at, repetitions],
-  )) as unknown as [{ ms: number }[]];
-  return {
-    history,
-    window,
-    procedureMs: median(procedure),
-    selectMs: median(select),
-    serverMs: median(server.map((row) => row.ms)),
-  };
+  const steps = datasets.flatMap((dataset) => {
+    const { connection } = dataset;
+    const sample = samples.get(dataset) as Samples;
+    return [
+      async () => sample.procedure.push(await timeMs(() => callRefresh(connection, at))),
+      async () => sample.select.push(await timeMs(() => connection.query(WITH_INDEX, [at, at]))),
+    ];
+  });
+  for (let i = 0; i < repetitions; i += 1) {
+    for (let j = 0; j < steps.length; j += 1)
+      await (steps[(i + j) % steps.length] as () => Promise<unknown>)();
+  }
+  const cases: Case[] = [];
+  for (const dataset of datasets) {
+    const sample = samples.get(dataset) as Samples;
+    const [server] = (await dataset.connection.query(
+      '/* measureWindow */ SELECT duration_ms AS ms FROM air_quality_run WHERE evaluated_at = ? ORDER BY id DESC LIMIT ?',
+      [at, repetitions],
+    )) as unknown as [{ ms: number }[]];
+    cases.push({
+      history: dataset.history,
+      window,
+      procedureMs: median(sample.procedure),
+      selectMs: median(sample.select),
+      serverMs: median(server.map((row) => row.ms)),
+    });
+  }
+  return cases;
+}
+
+async function openDataset(
+  context: ScenarioContext,
+  history: number,
+  windows: Sizes['windows'],
+): Promise<Dataset> {
+  const bench = await createBenchDatabase(context.server, `refresh_${rowsLabel(history)}`);
+  const connection = await bench.connect();
+  await assertSequenceEngine(connection);
+  await createStations(connection, BELGIAN_LAYOUT);
+  context.log(
+    `loading ${rowsLabel(history)} rows of history and both windows into ${bench.db.database}`,
+  );
+  const loadMs = await timeMs(() => loadData(connection, history, windows));
+  context.log(`loaded in ${(loadMs / 1000).toFixed(1)} s`);
+  return { history, bench, connection };
 }
 
 async function run(context: ScenarioContext) {
   const started = Date.now();
   const sizes = context.quick ? QUICK : FULL;
   const judge = !context.quick;
-  const bench = await createBenchDatabase(context.server, 'refresh');
-  const connection = await bench.connect();
+  const datasets: Dataset[] = [];
   const cases: Case[] = [];
   let withoutIndex: { ms: number; withIndexMs: number; history: number } | undefined;
   try {
-    await assertSequenceEngine(connection);
-    await createStations(connection, BELGIAN_LAYOUT);
-    for (const history of sizes.histories) {
-      context.log(`loading ${rowsLabel(history)} rows of history and both windows`);
-      const loadMs = await timeMs(() => loadData(connection, history, sizes.windows));
-      context.log(`loaded in ${(loadMs / 1000).toFixed(1)} s`);
-      const ends = [SMALL_END, LARGE_END] as const;
-      for (const [i, window] of sizes.windows.entries()) {
-        context.log(`window ${rowsLabel(window)}: procedure and bare SELECT`);
-        cases.push(
-          await measureCase(connection, history, window, ends[i] as Date, sizes.repetitions),
-        );
-      }
+    for (const history of sizes.histories)
+      datasets.push(await openDataset(context, history, sizes.windows));
+    const ends = [SMALL_END, LARGE_END] as const;
+    for (const [i, window] of sizes.windows.entries()) {
+      context.log(
+        `window ${rowsLabel(window)}: procedure and bare SELECT, ${sizes.repetitions} times each`,
+      );
+      cases.push(...(await measureWindow(datasets, window, ends[i] as Date, sizes.repetitions)));
     }
-    const largest = sizes.histories[sizes.histories.length - 1] as number;
-    context.log(`bare SELECT without the window index, ${rowsLabel(largest)} rows`);
-    const withIndexMs = cases.find((c) => c.history === largest && c.window === sizes.windows[1]);
+    const largest = datasets[datasets.length - 1] as Dataset;
+    context.log(`bare SELECT without the window index, ${rowsLabel(largest.history)} rows`);
+    const withIndex = cases.find(
+      (c) => c.history === largest.history && c.window === sizes.windows[1],
+    );
     withoutIndex = {
-      ms: await timeMs(() => connection.query(WITHOUT_INDEX, [LARGE_END, LARGE_END])),
-      withIndexMs: withIndexMs?.selectMs ?? Number.NaN,
-      history: largest,
+      ms: await timeMs(() => largest.connection.query(WITHOUT_INDEX, [LARGE_END, LARGE_END])),
+      withIndexMs: withIndex?.selectMs ?? Number.NaN,
+      history: largest.history,
     };
   } finally {
-    await connection.end();
-    await bench.drop();
+    for (const dataset of datasets) {
+      await dataset.connection.end();
+      await dataset.bench.drop();
+    }
   }
 
   const figures: Figure[] = [];
@@ -235,16 +280,17 @@ async function run(context: ScenarioContext) {
       `${BELGIAN_LAYOUT.cities * BELGIAN_LAYOUT.pollutants.length} rows per run), made on the server ` +
       'with INSERT ... SELECT from seq_0_to_N in one bulk transaction. The history is older than ' +
       'both windows, which hold exactly the same rows at both history sizes (each run is checked ' +
-      'to count them). Times are medians of ' +
-      `${sizes.repetitions} client-side round trips (CALL vs SELECT), alternating which goes ` +
-      'first; both windows are read once before timing.',
+      'to count them). Each history size has a database of its own, and one loop times the CALL ' +
+      'and the bare SELECT on both, rotating the order, so that every ratio compares ' +
+      `measurements a moment apart. Times are medians of ${sizes.repetitions} client-side round ` +
+      'trips; each window is read once before timing.',
     `The procedure's own duration_ms (server side): ${cases
       .map((c) => `${rowsLabel(c.history)}/${rowsLabel(c.window)} ${c.serverMs.toFixed(1)} ms`)
       .join(', ')}.`,
   ];
   return {
     scenario: 'refresh',
-    title: '2. Refresh: the procedure against its bare SELECT, 0.5M and 5M rows of history',
+    title: `2. Refresh: the procedure against its bare SELECT, ${small === undefined ? '' : rowsLabel(small)} and ${rowsLabel(large)} rows of history`,
     figures,
     notes,
     seconds: (Date.now() - started) / 1000,
