@@ -1,0 +1,53 @@
+import type { Pool, PoolConnection } from 'mysql2/promise';
+
+/** MariaDB errors after which the whole transaction may simply be run again. */
+const RETRYABLE = new Set([
+  1213, // ER_LOCK_DEADLOCK: InnoDB chose this transaction as the victim and rolled it back
+  1205, // ER_LOCK_WAIT_TIMEOUT
+]);
+
+export function isRetryableTransactionError(error: unknown): boolean {
+  const errno = (error as { errno?: unknown } | null)?.errno;
+  return typeof errno === 'number' && RETRYABLE.has(errno);
+}
+
+export interface TransactionOptions {
+  /** Attempts in all, for deadlocks and lock wait timeouts. Default 4. */
+  readonly attempts?: number;
+}
+
+/**
+ * Runs fn in one READ COMMITTED transaction on one connection of the pool: committed when fn
+ * resolves, rolled back when it throws, and run again from the start after a deadlock. READ
+ * COMMITTED so that every read sees rows that concurrent writers committed meanwhile (a city or
+ * station another batch just created) and so that writes take no gap locks where the aggregation
+ * and other batches work.
+ */
+export async function withTransaction<T>(
+  pool: Pick<Pool, 'getConnection'>,
+  fn: (connection: PoolConnection) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> {
+  const attempts = options.attempts ?? 4;
+  for (let attempt = 1; ; attempt += 1) {
+    const connection = await pool.getConnection();
+    try {
+      await connection.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await connection.beginTransaction();
+      try {
+        const result = await fn(connection);
+        await connection.commit();
+        return result;
+      } catch (error) {
+        await connection.rollback().catch(() => {});
+        throw error;
+      }
+    } catch (error) {
+      if (attempt >= attempts || !isRetryableTransactionError(error)) throw error;
+      // A short, growing, jittered pause lets the transaction that won go first.
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
+    } finally {
+      connection.release();
+    }
+  }
+}

@@ -1,0 +1,291 @@
+import type { Pollutant } from '../db/pollutants.js';
+import { parseInstant } from '../parse-instant.js';
+
+/** One measurement as a client sends it: the OpenAQ realtime fields, flattened. */
+export interface MeasurementItem {
+  readonly location: string;
+  readonly city: string;
+  /** ISO 3166-1 alpha-2; any case. */
+  readonly country: string;
+  /** OpenAQ parameter code (pm25, pm10, no2, o3, so2, co, bc) or the GraphQL enum name (PM25, ...). */
+  readonly parameter: string;
+  readonly value: number;
+  /** µg/m³ (micro sign or Greek mu), ug/m3, µg/m3, or ppm for the gases. */
+  readonly unit: string;
+  /** An instant: a Date, or ISO-8601 text with a time zone (OpenAQ date.utc). */
+  readonly measuredAt: Date | string;
+  readonly latitude?: number | null;
+  readonly longitude?: number | null;
+  readonly sourceName?: string | null;
+  readonly sourceType?: string | null;
+}
+
+export type StoredUnit = 'µg/m³' | 'ppm';
+
+/** A measurement that passed validation, normalised for storage. */
+export interface ValidMeasurement {
+  readonly location: string;
+  readonly city: string;
+  /** Upper case. */
+  readonly country: string;
+  /** Pollutant code. */
+  readonly pollutant: string;
+  /** As sent, in `unit`; the database derives the µg/m³ value from it. */
+  readonly value: number;
+  readonly unit: StoredUnit;
+  readonly measuredAt: Date;
+  readonly latitude: number | null;
+  readonly longitude: number | null;
+  readonly sourceName: string | null;
+  readonly sourceType: string | null;
+}
+
+export type Validation =
+  | { readonly ok: true; readonly measurement: ValidMeasurement }
+  | { readonly ok: false; readonly reason: string };
+
+/** Column lengths of the tables (sql/010-tables.sql), in characters. */
+export const MAX_LENGTH = { location: 128, city: 128, sourceName: 128, sourceType: 64 } as const;
+
+/** How far ahead of the server's clock a measurement may be: clocks drift, the future does not. */
+export const FUTURE_TOLERANCE_MS = 10 * 60_000;
+
+const UNITS: ReadonlyMap<string, StoredUnit> = new Map([
+  ['µg/m³', 'µg/m³'], // micro sign U+00B5
+  ['μg/m³', 'µg/m³'], // Greek small mu U+03BC
+  ['µg/m3', 'µg/m³'],
+  ['μg/m3', 'µg/m³'],
+  ['ug/m³', 'µg/m³'],
+  ['ug/m3', 'µg/m³'],
+  ['ppm', 'ppm'],
+]);
+
+/** ppm → µg/m³ at 25 °C and 1 atm, as the database's generated column computes it. */
+export function toMicrogramsPerCubicMetre(value: number, unit: StoredUnit, molarMass: number) {
+  return unit === 'ppm' ? (value * 1000 * molarMass) / 24.45 : value;
+}
+
+/** A value quoted for a message: short enough to read, exact enough to find. */
+function quote(value: unknown): string {
+  if (typeof value === 'string') {
+    const length = [...value].length;
+    return length > 40
+      ? `${JSON.stringify([...value].slice(0, 40).join(''))}… (${length} characters)`
+      : JSON.stringify(value);
+  }
+  if (value instanceof Date)
+    return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
+  if (typeof value === 'number') return String(value);
+  if (value === undefined) return 'undefined';
+  try {
+    const json = JSON.stringify(value);
+    return json.length > 60 ? `${json.slice(0, 60)}…` : json;
+  } catch {
+    return String(value);
+  }
+}
+
+const CONTROL = /\p{Cc}/u;
+/** With the u flag, a lone surrogate (text that is not valid UTF-16) matches \p{Cs}. */
+const LONE_SURROGATE = /\p{Cs}/u;
+
+/**
+ * A text field: trimmed, non-empty, at most maxLength characters, no control characters, valid
+ * Unicode. Optional fields may be null or absent, but not empty.
+ */
+function checkText(
+  field: string,
+  value: unknown,
+  maxLength: number,
+  problems: string[],
+  optional = false,
+): string | null {
+  if (value === null || value === undefined) {
+    if (!optional) problems.push(`${field} is missing: it is required.`);
+    return null;
+  }
+  if (typeof value !== 'string') {
+    problems.push(`${field} ${quote(value)} is not text.`);
+    return null;
+  }
+  const text = value.trim();
+  if (text === '') {
+    problems.push(
+      optional
+        ? `${field} is empty: leave it out or send its value.`
+        : `${field} is empty: it is required.`,
+    );
+    return null;
+  }
+  const length = [...text].length;
+  if (length > maxLength) {
+    problems.push(`${field} ${quote(text)} is longer than the ${maxLength} characters allowed.`);
+    return null;
+  }
+  if (CONTROL.test(text)) {
+    problems.push(`${field} ${quote(text)} contains control characters (tabs, line breaks, ...).`);
+    return null;
+  }
+  if (LONE_SURROGATE.test(text)) {
+    problems.push(`${field} ${quote(text)} is not valid Unicode (a lone surrogate).`);
+    return null;
+  }
+  return text;
+}
+
+function checkCoordinate(
+  field: string,
+  value: unknown,
+  limit: number,
+  problems: string[],
+): number | null {
+  if (value === null || value === undefined) return null;
+  if (typeof value !== 'number' || !Number.isFinite(value) || Math.abs(value) > limit) {
+    problems.push(`${field} ${quote(value)} is not a number from -${limit} to ${limit} (degrees).`);
+    return null;
+  }
+  return value;
+}
+
+function checkMeasuredAt(value: unknown, now: Date, problems: string[]): Date | null {
+  let date: Date;
+  if (value instanceof Date) {
+    if (Number.isNaN(value.getTime())) {
+      problems.push('measuredAt is an invalid Date.');
+      return null;
+    }
+    date = value;
+  } else if (typeof value === 'string') {
+    const parsed = parseInstant(value);
+    if (!parsed.ok) {
+      problems.push(`measuredAt ${quote(value)} ${parsed.problem}.`);
+      return null;
+    }
+    date = parsed.date;
+  } else {
+    problems.push(
+      value === null || value === undefined
+        ? 'measuredAt is missing: send the instant of the measurement, such as 2024-05-01T12:00:00Z.'
+        : `measuredAt ${quote(value)} is not an ISO-8601 date and time such as 2024-05-01T12:00:00Z.`,
+    );
+    return null;
+  }
+  if (date.getTime() > now.getTime() + FUTURE_TOLERANCE_MS) {
+    problems.push(
+      `measuredAt ${quote(value)} is more than 10 minutes ahead of the server's clock ` +
+        `(${now.toISOString()}): send the instant the measurement was taken, with its time zone.`,
+    );
+    return null;
+  }
+  return date;
+}
+
+/**
+ * Checks one item. Every problem of the item is reported, each as a sentence naming the field and
+ * the value. Old measurements are fine: the feed lags and repeats itself.
+ */
+export function validateMeasurement(
+  item: unknown,
+  pollutants: ReadonlyMap<string, Pollutant>,
+  now: Date,
+): Validation {
+  if (typeof item !== 'object' || item === null || Array.isArray(item)) {
+    return {
+      ok: false,
+      reason: `The item ${quote(item)} is not an object with measurement fields.`,
+    };
+  }
+  const raw = item as Record<string, unknown>;
+  const problems: string[] = [];
+
+  const location = checkText('location', raw.location, MAX_LENGTH.location, problems);
+  const city = checkText('city', raw.city, MAX_LENGTH.city, problems);
+
+  let country: string | null = null;
+  if (typeof raw.country === 'string' && /^[A-Za-z]{2}$/.test(raw.country.trim())) {
+    country = raw.country.trim().toUpperCase();
+  } else {
+    problems.push(
+      raw.country === undefined || raw.country === null
+        ? 'country is missing: send the two-letter ISO 3166-1 code, such as BE.'
+        : `country ${quote(raw.country)} is not a two-letter ISO 3166-1 code such as BE.`,
+    );
+  }
+
+  let pollutant: Pollutant | undefined;
+  if (typeof raw.parameter === 'string') {
+    pollutant = pollutants.get(raw.parameter.trim().toLowerCase());
+  }
+  if (!pollutant) {
+    problems.push(
+      `parameter ${quote(raw.parameter)} is not a known pollutant: use one of ${[...pollutants.keys()].join(', ')}.`,
+    );
+  }
+
+  let unit: StoredUnit | undefined;
+  if (typeof raw.unit === 'string') unit = UNITS.get(raw.unit.trim().toLowerCase());
+  if (!unit) {
+    problems.push(`unit ${quote(raw.unit)} is not known: use µg/m³ (or ug/m3), or ppm for gases.`);
+  } else if (unit === 'ppm' && pollutant && pollutant.molarMass === null) {
+    problems.push(
+      `unit ppm does not apply to ${pollutant.code}: send particulate matter and black carbon in µg/m³.`,
+    );
+    unit = undefined;
+  }
+
+  let value: number | null = null;
+  if (typeof raw.value !== 'number' || !Number.isFinite(raw.value)) {
+    problems.push(`value ${quote(raw.value)} is not a finite number.`);
+  } else if (raw.value < 0) {
+    problems.push(`value ${raw.value} is negative: a concentration is 0 or more.`);
+  } else {
+    value = raw.value;
+    if (pollutant && unit) {
+      const micrograms = toMicrogramsPerCubicMetre(value, unit, pollutant.molarMass ?? 0);
+      if (micrograms > pollutant.plausibleMax) {
+        const shown =
+          unit === 'ppm' ? `${value} ppm (${micrograms.toFixed(1)} µg/m³)` : `${value} µg/m³`;
+        problems.push(
+          `value ${shown} is above the plausible maximum of ${pollutant.plausibleMax} µg/m³ for ` +
+            `${pollutant.code}: such a reading is a sensor or transmission fault.`,
+        );
+        value = null;
+      }
+    }
+  }
+
+  const measuredAt = checkMeasuredAt(raw.measuredAt, now, problems);
+  const latitude = checkCoordinate('latitude', raw.latitude, 90, problems);
+  const longitude = checkCoordinate('longitude', raw.longitude, 180, problems);
+  const sourceName = checkText('sourceName', raw.sourceName, MAX_LENGTH.sourceName, problems, true);
+  const sourceType = checkText('sourceType', raw.sourceType, MAX_LENGTH.sourceType, problems, true);
+
+  if (
+    problems.length > 0 ||
+    location === null ||
+    city === null ||
+    country === null ||
+    !pollutant ||
+    !unit ||
+    value === null ||
+    measuredAt === null
+  ) {
+    return { ok: false, reason: problems.join(' ') };
+  }
+  return {
+    ok: true,
+    measurement: {
+      location,
+      city,
+      country,
+      pollutant: pollutant.code,
+      value,
+      unit,
+      measuredAt,
+      latitude,
+      longitude,
+      sourceName,
+      sourceType,
+    },
+  };
+}
