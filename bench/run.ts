@@ -5,6 +5,8 @@ import { dropOpenDatabases } from './lib/database.js';
 import { describeMachine } from './lib/machine.js';
 import { consoleTable, type RunRecord, SCENARIO_ORDER, writeResults } from './lib/report.js';
 import type { Scenario } from './lib/scenario.js';
+import { growth } from './scenarios/growth.js';
+import { ingestion } from './scenarios/ingestion.js';
 import { refresh } from './scenarios/refresh.js';
 
 /**
@@ -14,7 +16,7 @@ import { refresh } from './scenarios/refresh.js';
  * bench/RESULTS.md (a --quick smoke run writes bench/.data/RESULTS.quick.md instead, so that it
  * never replaces real figures). Exits 0 when every scenario ran, whatever the targets say.
  */
-const SCENARIOS: Record<string, Scenario> = { refresh };
+const SCENARIOS: Record<string, Scenario> = { ingestion, refresh, growth };
 
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const QUICK_RESULTS = fileURLToPath(new URL('./.data/RESULTS.quick.md', import.meta.url));

@@ -133,3 +133,9 @@ export async function emptyMeasurements(connection: Connection): Promise<void> {
 export async function analyzeMeasurements(connection: Connection): Promise<void> {
   await connection.query('/* analyzeMeasurements */ ANALYZE TABLE measurement');
 }
+
+/** 500000 → "500k", 5000000 → "5M". */
+export function rowsLabel(rows: number): string {
+  if (rows >= 1_000_000) return `${rows / 1_000_000}M`;
+  return rows >= 1_000 ? `${rows / 1_000}k` : String(rows);
+}

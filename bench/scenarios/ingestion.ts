@@ -1,0 +1,125 @@
+import { createBenchDatabase } from '../lib/database.js';
+import {
+  analyzeMeasurements,
+  BELGIAN_LAYOUT,
+  bulkLoad,
+  createStations,
+  insertSeries,
+  seriesCount,
+} from '../lib/generate.js';
+import {
+  type IngestionFigures,
+  type IngestPath,
+  measureIngestion,
+  modulePath,
+  type Phase,
+  rawPath,
+  readingsAt,
+} from '../lib/ingest-paths.js';
+import { timeMs } from '../lib/measure.js';
+import { type Figure, ratioFigure } from '../lib/result.js';
+import type { Scenario, ScenarioContext } from '../lib/scenario.js';
+
+/**
+ * Scenario 1, ingestion: rows/s through ingestMeasurements over HTTP, batches of 1,000, all-new
+ * rows then all-duplicate rows, against raw mysql2 multi-row INSERTs of the same rows into the
+ * same table. Target ≥ 0.6×. The ingestion module called in-process sits in between and shows
+ * where the time goes: validation and lookups, or GraphQL over HTTP.
+ */
+
+const HISTORY_END = new Date('2025-01-31T00:00:00.000Z');
+const NEW_ROWS_START = new Date('2025-02-01T00:00:00.000Z');
+
+const FULL = { history: 500_000, batches: 40 };
+const QUICK = { history: 10_000, batches: 2 };
+
+export function ingestionFigures(
+  figures: IngestionFigures,
+  baseline: IngestPath,
+  measured: readonly { path: IngestPath; atLeast?: number }[],
+  judge: boolean,
+  suffix = '',
+): Figure[] {
+  const phases: Record<Phase, string> = { new: 'new rows', duplicate: 'duplicate rows' };
+  return (['new', 'duplicate'] as const).flatMap((phase) =>
+    measured.map(({ path, atLeast }) =>
+      ratioFigure({
+        measure: `${path.name}, ${phases[phase]}${suffix}`,
+        value: figures.get(path.name)?.[phase].rowsPerSecond ?? Number.NaN,
+        unit: 'rows/s',
+        baseline: {
+          measure: baseline.name,
+          value: figures.get(baseline.name)?.[phase].rowsPerSecond ?? Number.NaN,
+        },
+        ...(atLeast === undefined ? {} : { atLeast }),
+        judge,
+      }),
+    ),
+  );
+}
+
+export function batchLatencyNote(figures: IngestionFigures): string {
+  return `Milliseconds per batch of 1,000 (p50 / p99): ${[...figures.entries()]
+    .map(
+      ([name, f]) =>
+        `${name}: new ${f.new.batches.p50.toFixed(1)} / ${f.new.batches.p99.toFixed(1)}, ` +
+        `duplicate ${f.duplicate.batches.p50.toFixed(1)} / ${f.duplicate.batches.p99.toFixed(1)}`,
+    )
+    .join('; ')}.`;
+}
+
+async function run(context: ScenarioContext) {
+  const started = Date.now();
+  const sizes = context.quick ? QUICK : FULL;
+  const bench = await createBenchDatabase(context.server, 'ingestion');
+  const connection = await bench.connect();
+  try {
+    const stations = await createStations(connection, BELGIAN_LAYOUT);
+    const { pollutants } = BELGIAN_LAYOUT;
+    context.log(`loading ${sizes.history} rows of history`);
+    await bulkLoad(connection, () =>
+      insertSeries(connection, {
+        end: HISTORY_END,
+        perSeries: sizes.history / seriesCount(BELGIAN_LAYOUT),
+        stepMs: 60_000,
+        pollutants,
+      }),
+    );
+    await analyzeMeasurements(connection);
+    const raw = rawPath(connection);
+    const module = modulePath(bench.pool);
+    const paths = [raw, module];
+    context.log(`${sizes.batches} batches of 1,000 per path, new rows then the same again`);
+    let figures: IngestionFigures | undefined;
+    const ms = await timeMs(async () => {
+      figures = await measureIngestion(
+        paths,
+        sizes.batches,
+        (at, seed) => readingsAt(stations, pollutants, at, seed),
+        NEW_ROWS_START,
+      );
+    });
+    context.log(`measured in ${(ms / 1000).toFixed(1)} s`);
+    const measured = figures as IngestionFigures;
+    return {
+      scenario: 'ingestion',
+      title: '1. Ingestion: rows/s in batches of 1,000 against raw multi-row INSERTs',
+      figures: ingestionFigures(measured, raw, [{ path: module }], !context.quick),
+      notes: [
+        `The table holds ${sizes.history.toLocaleString('en-US')} rows of history; ` +
+          `${BELGIAN_LAYOUT.cities * BELGIAN_LAYOUT.locationsPerCity} stations × ` +
+          `${pollutants.length} pollutants make one batch of 1,000 per instant. Each path sends ` +
+          `${sizes.batches} batches of new rows, then the same ${sizes.batches} again (duplicates, ` +
+          'reported unchanged), one at a time; the paths take turns batch by batch, each on ' +
+          'instants of its own. rows/s = rows sent / time spent sending them.',
+        batchLatencyNote(measured),
+      ],
+      seconds: (Date.now() - started) / 1000,
+    };
+  } finally {
+    await connection.end();
+    await bench.drop();
+  }
+}
+
+export const ingestion: Scenario = { name: 'ingestion', run };
