@@ -1,10 +1,12 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from '../src/config.js';
+import { stopChildren } from './lib/child.js';
 import { dropOpenDatabases } from './lib/database.js';
 import { describeMachine } from './lib/machine.js';
 import { consoleTable, type RunRecord, SCENARIO_ORDER, writeResults } from './lib/report.js';
 import type { Scenario } from './lib/scenario.js';
+import { fanOut } from './scenarios/fan-out.js';
 import { growth } from './scenarios/growth.js';
 import { ingestion } from './scenarios/ingestion.js';
 import { refresh } from './scenarios/refresh.js';
@@ -16,7 +18,7 @@ import { refresh } from './scenarios/refresh.js';
  * bench/RESULTS.md (a --quick smoke run writes bench/.data/RESULTS.quick.md instead, so that it
  * never replaces real figures). Exits 0 when every scenario ran, whatever the targets say.
  */
-const SCENARIOS: Record<string, Scenario> = { ingestion, refresh, growth };
+const SCENARIOS: Record<string, Scenario> = { ingestion, refresh, 'fan-out': fanOut, growth };
 
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const QUICK_RESULTS = fileURLToPath(new URL('./.data/RESULTS.quick.md', import.meta.url));
@@ -74,13 +76,16 @@ async function main(): Promise<void> {
 }
 
 process.once('SIGINT', () => {
-  void dropOpenDatabases().finally(() => process.exit(130));
+  void stopChildren()
+    .then(dropOpenDatabases)
+    .finally(() => process.exit(130));
 });
 
 try {
   await main();
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : error);
+  await stopChildren();
   await dropOpenDatabases();
   process.exitCode = 1;
 }

@@ -28,56 +28,40 @@ export interface ScenarioResult {
   readonly seconds: number;
 }
 
-export interface RatioArgs {
+export interface FigureArgs {
   readonly measure: string;
   readonly value: number;
   readonly unit: string;
-  readonly baseline: { readonly measure: string; readonly value: number };
-  /** Target: the ratio must be at most this... */
-  readonly atMost?: number;
+  readonly baseline?: { readonly measure: string; readonly value: number };
+  /** Target on the ratio to the baseline: at most this... */
+  readonly ratioAtMost?: number;
   /** ...or at least this. */
-  readonly atLeast?: number;
-  /** False in --quick runs. */
+  readonly ratioAtLeast?: number;
+  /** Target on the value itself, in its unit: at most this. */
+  readonly atMost?: number;
+  /** False in --quick runs: nothing is judged. */
   readonly judge: boolean;
 }
 
-/** A figure with its baseline and ratio, and the target on that ratio if there is one. */
-export function ratioFigure(args: RatioArgs): Figure {
-  const ratio = args.value / args.baseline.value;
+/** A figure with its baseline and ratio if it has one, and its target if it has one. */
+export function figure(args: FigureArgs): Figure {
+  const ratio = args.baseline ? args.value / args.baseline.value : undefined;
+  const judged = (met: boolean) => (args.judge ? met : undefined);
   let target: Target | undefined;
-  if (args.atMost !== undefined) {
-    target = { text: `≤ ${args.atMost}×`, met: args.judge ? ratio <= args.atMost : undefined };
-  } else if (args.atLeast !== undefined) {
-    target = { text: `≥ ${args.atLeast}×`, met: args.judge ? ratio >= args.atLeast : undefined };
+  if (args.ratioAtMost !== undefined && ratio !== undefined) {
+    target = { text: `≤ ${args.ratioAtMost}×`, met: judged(ratio <= args.ratioAtMost) };
+  } else if (args.ratioAtLeast !== undefined && ratio !== undefined) {
+    target = { text: `≥ ${args.ratioAtLeast}×`, met: judged(ratio >= args.ratioAtLeast) };
+  } else if (args.atMost !== undefined) {
+    target = { text: `≤ ${args.atMost} ${args.unit}`, met: judged(args.value <= args.atMost) };
   }
   return {
     measure: args.measure,
     value: args.value,
     unit: args.unit,
-    baseline: args.baseline,
-    ratio,
+    ...(args.baseline ? { baseline: args.baseline } : {}),
+    ...(ratio === undefined ? {} : { ratio }),
     ...(target ? { target } : {}),
-  };
-}
-
-/** A figure with an absolute target (e.g. p99 ≤ 1000 ms), or none. */
-export function plainFigure(args: {
-  readonly measure: string;
-  readonly value: number;
-  readonly unit: string;
-  readonly atMost?: number;
-  readonly judge: boolean;
-}): Figure {
-  if (args.atMost === undefined)
-    return { measure: args.measure, value: args.value, unit: args.unit };
-  return {
-    measure: args.measure,
-    value: args.value,
-    unit: args.unit,
-    target: {
-      text: `≤ ${args.atMost} ${args.unit}`,
-      met: args.judge ? args.value <= args.atMost : undefined,
-    },
   };
 }
 

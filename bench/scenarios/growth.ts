@@ -16,7 +16,7 @@ import {
 } from '../lib/ingest-paths.js';
 import { timeMs } from '../lib/measure.js';
 import { loadHistoryAndWindows, measureRefresh } from '../lib/refresh-timing.js';
-import { type Figure, ratioFigure } from '../lib/result.js';
+import { type Figure, figure } from '../lib/result.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 
 /**
@@ -89,7 +89,7 @@ async function run(context: ScenarioContext) {
     );
     for (const key of ['procedureMs', 'selectMs'] as const) {
       figures.push(
-        ratioFigure({
+        figure({
           measure: `${key === 'procedureMs' ? 'refresh procedure' : 'bare window SELECT'} at ${scaleLabel(ten)}`,
           value: refreshTen?.[key] ?? Number.NaN,
           unit: 'ms',
@@ -117,7 +117,7 @@ async function run(context: ScenarioContext) {
       (paths[1] as IngestPath[]).forEach((path, i) => {
         const before = (paths[0] as IngestPath[])[i] as IngestPath;
         figures.push(
-          ratioFigure({
+          figure({
             measure: `${path.name}, ${phase} rows`,
             value: ingestion.get(path.name)?.[phase].rowsPerSecond ?? Number.NaN,
             unit: 'rows/s',

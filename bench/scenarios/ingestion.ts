@@ -17,7 +17,7 @@ import {
   readingsAt,
 } from '../lib/ingest-paths.js';
 import { timeMs } from '../lib/measure.js';
-import { type Figure, ratioFigure } from '../lib/result.js';
+import { type Figure, figure } from '../lib/result.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 
 /**
@@ -43,7 +43,7 @@ export function ingestionFigures(
   const phases: Record<Phase, string> = { new: 'new rows', duplicate: 'duplicate rows' };
   return (['new', 'duplicate'] as const).flatMap((phase) =>
     measured.map(({ path, atLeast }) =>
-      ratioFigure({
+      figure({
         measure: `${path.name}, ${phases[phase]}${suffix}`,
         value: figures.get(path.name)?.[phase].rowsPerSecond ?? Number.NaN,
         unit: 'rows/s',
@@ -51,7 +51,7 @@ export function ingestionFigures(
           measure: baseline.name,
           value: figures.get(baseline.name)?.[phase].rowsPerSecond ?? Number.NaN,
         },
-        ...(atLeast === undefined ? {} : { atLeast }),
+        ...(atLeast === undefined ? {} : { ratioAtLeast: atLeast }),
         judge,
       }),
     ),

@@ -14,7 +14,7 @@ import {
   type RefreshTiming,
   WITHOUT_INDEX,
 } from '../lib/refresh-timing.js';
-import { type Figure, plainFigure, ratioFigure } from '../lib/result.js';
+import { type Figure, figure } from '../lib/result.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 
 /**
@@ -76,18 +76,18 @@ function figuresOf(cases: readonly Case[], sizes: Sizes, judge: boolean): Figure
   const find = (history: number, window: number) =>
     cases.find((c) => c.history === history && c.window === window) as Case;
   const figures: Figure[] = cases.map((c) =>
-    ratioFigure({
+    figure({
       measure: `procedure, ${rowsLabel(c.history)} history, ${rowsLabel(c.window)} window`,
       value: c.procedureMs,
       unit: 'ms',
       baseline: { measure: 'bare SELECT, same data', value: c.selectMs },
-      atMost: 1.3,
+      ratioAtMost: 1.3,
       judge,
     }),
   );
   for (const window of sizes.windows) {
     figures.push(
-      ratioFigure({
+      figure({
         measure: `procedure, ${rowsLabel(window)} window, ${rowsLabel(large)} history`,
         value: find(large, window).procedureMs,
         unit: 'ms',
@@ -95,14 +95,14 @@ function figuresOf(cases: readonly Case[], sizes: Sizes, judge: boolean): Figure
           measure: `same, ${rowsLabel(small)} history`,
           value: find(small, window).procedureMs,
         },
-        atMost: 1.2,
+        ratioAtMost: 1.2,
         judge,
       }),
     );
   }
   for (const window of sizes.windows) {
     figures.push(
-      plainFigure({
+      figure({
         measure: `procedure per 10k window rows (${rowsLabel(window)} window, ${rowsLabel(large)} history)`,
         value: (find(large, window).procedureMs * 10_000) / window,
         unit: 'ms',
@@ -145,7 +145,7 @@ async function run(context: ScenarioContext) {
       (c) => c.history === largest.history && c.window === sizes.windows[1],
     );
     figures.push(
-      ratioFigure({
+      figure({
         measure: `bare SELECT ignoring the window index, ${rowsLabel(largest.history)} history`,
         value: await timeMs(() => largest.connection.query(WITHOUT_INDEX, [LARGE_END, LARGE_END])),
         unit: 'ms',
