@@ -21,6 +21,8 @@ export interface Config {
   readonly apiTokens: readonly string[];
   readonly pollIntervalMs: number;
   readonly ingestMaxBatch: number;
+  /** Largest request body accepted, in bytes; larger ones get 413. Leaves room for a full batch. */
+  readonly maxBodyBytes: number;
   readonly maxConnections: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
@@ -66,6 +68,9 @@ const environment = z.object({
     ),
   POLL_INTERVAL_MS: wholeNumber(50, 3_600_000).default(1000),
   INGEST_MAX_BATCH: wholeNumber(1, 100_000).default(10_000),
+  // A typical measurement is ~250 bytes of JSON, so 8 MiB holds a 10,000-item batch with room for
+  // long names and pretty-printing.
+  MAX_BODY_BYTES: wholeNumber(1024, 1_073_741_824).default(8 * 1024 * 1024),
   MAX_CONNECTIONS: wholeNumber(1, 1_000_000).default(20_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
@@ -126,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     apiTokens: Object.freeze(e.API_TOKENS),
     pollIntervalMs: e.POLL_INTERVAL_MS,
     ingestMaxBatch: e.INGEST_MAX_BATCH,
+    maxBodyBytes: e.MAX_BODY_BYTES,
     maxConnections: e.MAX_CONNECTIONS,
     logLevel: e.LOG_LEVEL,
   });

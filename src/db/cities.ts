@@ -52,3 +52,52 @@ export async function ensureCities(
   }
   return ids;
 }
+
+/** A city with the mean position of its stations (null where none has coordinates). */
+export interface City {
+  readonly id: number;
+  readonly country: string;
+  readonly name: string;
+  readonly latitude: number | null;
+  readonly longitude: number | null;
+}
+
+const CITY_SELECT = `
+  SELECT c.id, c.country, c.name, AVG(l.latitude) AS latitude, AVG(l.longitude) AS longitude
+  FROM city c LEFT JOIN location l ON l.city_id = c.id`;
+
+/** Every city, or those of one country, by country and name. */
+export async function listCities(
+  db: Queryable,
+  args: { country?: string | null },
+): Promise<City[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `/* listCities */ ${CITY_SELECT}
+     WHERE ? IS NULL OR c.country = ?
+     GROUP BY c.id ORDER BY c.country, c.name`,
+    [args.country ?? null, args.country ?? null],
+  );
+  return rows as City[];
+}
+
+export async function findCity(
+  db: Queryable,
+  args: { country: string; name: string },
+): Promise<City | null> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `/* findCity */ ${CITY_SELECT}
+     WHERE c.country = ? AND c.name = ? GROUP BY c.id`,
+    [args.country, args.name],
+  );
+  return (rows[0] as City | undefined) ?? null;
+}
+
+export async function findCitiesByIds(db: Queryable, ids: readonly number[]): Promise<City[]> {
+  if (ids.length === 0) return [];
+  const [rows] = await db.query<RowDataPacket[]>(
+    `/* findCitiesByIds */ ${CITY_SELECT}
+     WHERE c.id IN (?) GROUP BY c.id`,
+    [ids],
+  );
+  return rows as City[];
+}

@@ -92,3 +92,17 @@ export async function ensureLocations(
   }
   return new Map([...found].map(([key, row]) => [key, row.id]));
 }
+
+/** The stations of the given cities, by name. */
+export async function listLocationsByCityIds(
+  db: Queryable,
+  cityIds: readonly number[],
+): Promise<LocationRow[]> {
+  if (cityIds.length === 0) return [];
+  const [rows] = await db.query<RowDataPacket[]>(
+    `/* listLocationsByCityIds */
+     SELECT ${COLUMNS} FROM location WHERE city_id IN (?) ORDER BY city_id, name`,
+    [cityIds],
+  );
+  return rows as LocationRow[];
+}

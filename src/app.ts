@@ -1,0 +1,102 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import {
+  type AppDeps,
+  type Context,
+  createContextFactory,
+  type InitialContext,
+} from './context.js';
+import { readBodyWithin } from './http/body-limit.js';
+import { graphiqlTabs } from './http/graphiql-examples.js';
+import { useHealthEndpoints } from './http/use-health-endpoints.js';
+import { schema } from './schema/index.js';
+
+export type { AppDeps, Context } from './context.js';
+
+export interface App {
+  readonly yoga: YogaServerInstance<InitialContext, Context>;
+  /** The one HTTP server: GraphQL at /graphql (GraphiQL for browsers), /healthz, /readyz. */
+  readonly server: Server;
+  /** Listens on the port (0: any free one) and resolves with the address. */
+  start(port: number, host?: string): Promise<{ port: number; url: string }>;
+  /**
+   * Stops accepting connections, lets requests in flight finish (cutting them after
+   * graceMs), and resolves when the server is closed. The pool belongs to the caller.
+   */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Builds the API on its dependencies; nothing here reads the environment or listens. */
+export function buildApp(deps: AppDeps): App {
+  const yoga = createYoga<InitialContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    context: createContextFactory(deps),
+    logging: deps.logger,
+    landingPage: false,
+    graphiql: () => ({
+      title: 'belair',
+      defaultTabs: graphiqlTabs(),
+      shouldPersistHeaders: true,
+    }),
+    // Expected errors (GraphQLErrors with extensions.code) reach the client as they are; anything
+    // else is masked as "Unexpected error." and Yoga logs it in full (with its cause and stack).
+    maskedErrors: true,
+    plugins: [useHealthEndpoints(deps.pool)],
+  });
+
+  const limit = deps.config.maxBodyBytes;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const body = await readBodyWithin(req, res, limit);
+      if (body === null) return;
+      // Yoga (@whatwg-node/server) takes a body already read from req.body. A stream rather than
+      // the Buffer itself: it inspects the object's keys, and a Buffer has one per byte.
+      (req as IncomingMessage & { body?: unknown }).body = Readable.from(
+        body.length > 0 ? [body] : [],
+      );
+    }
+    await yoga(req, res);
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      deps.logger.error('request failed outside GraphQL', error);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('Internal server error');
+    });
+  });
+
+  return {
+    yoga,
+    server,
+    start(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve({ port: address.port, url: `http://${shown}:${address.port}/graphql` });
+        });
+      });
+    },
+    stop(graceMs = 10_000) {
+      return new Promise((resolve, reject) => {
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+        cut.unref();
+        server.close((error) => {
+          clearTimeout(cut);
+          void Promise.resolve(yoga.dispose()).finally(() => (error ? reject(error) : resolve()));
+        });
+        // Keep-alive connections with no request in flight would hold close() open.
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { YogaLogger } from 'graphql-yoga';
+import type { Pool } from 'mysql2/promise';
+import type { Config } from './config.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+/**
+ * Who may write, as the request's Authorization header says:
+ * - `token`: a Bearer token from API_TOKENS;
+ * - `missing`: no Authorization header;
+ * - `invalid`: a header that is not `Bearer <token>` with a known token;
+ * - `disabled`: the server has no tokens at all, so nobody may write.
+ */
+export type WriteAccess = 'token' | 'missing' | 'invalid' | 'disabled';
+
+/** What buildApp needs; everything the server touches comes in through here. */
+export interface AppDeps {
+  readonly pool: Pool;
+  readonly config: Config;
+  readonly logger: YogaLogger;
+  /** How long refreshAirQuality waits for a run in progress before REFRESH_BUSY. Default 5. */
+  readonly refreshWaitSeconds?: number;
+}
+
+/** The GraphQL context of one operation (one HTTP request, or one WebSocket operation). */
+export interface Context {
+  readonly pool: Pool;
+  readonly config: Config;
+  readonly logger: YogaLogger;
+  readonly refreshWaitSeconds: number;
+  readonly writeAccess: WriteAccess;
+  /** Per-operation DataLoaders; replaced after writes (see resetLoaders). */
+  loaders: Loaders;
+}
+
+/** What Yoga (HTTP) or graphql-ws (connectionParams) hands the context factory. */
+export interface InitialContext {
+  readonly request?: Request;
+  readonly connectionParams?: Readonly<Record<string, unknown>>;
+}
+
+const digest = (token: string) => createHash('sha256').update(token).digest();
+
+/** Compares tokens in constant time (over their digests, so lengths leak nothing either). */
+function isKnownToken(token: string, known: readonly Buffer[]): boolean {
+  const candidate = digest(token);
+  let found = false;
+  for (const k of known) found = timingSafeEqual(candidate, k) || found;
+  return found;
+}
+
+function authorizationOf(initial: InitialContext): string | null {
+  const fromRequest = initial.request?.headers.get('authorization');
+  if (fromRequest) return fromRequest;
+  const params = initial.connectionParams;
+  const fromParams = params?.Authorization ?? params?.authorization;
+  return typeof fromParams === 'string' ? fromParams : null;
+}
+
+export function createContextFactory(deps: AppDeps): (initial: InitialContext) => Context {
+  const known = deps.config.apiTokens.map(digest);
+  const refreshWaitSeconds = deps.refreshWaitSeconds ?? 5;
+  return (initial) => {
+    const header = authorizationOf(initial);
+    let writeAccess: WriteAccess;
+    if (known.length === 0) writeAccess = 'disabled';
+    else if (header === null) writeAccess = 'missing';
+    else {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      writeAccess = match?.[1] && isKnownToken(match[1], known) ? 'token' : 'invalid';
+    }
+    return {
+      pool: deps.pool,
+      config: deps.config,
+      logger: deps.logger,
+      refreshWaitSeconds,
+      writeAccess,
+      loaders: createLoaders(deps.pool),
+    };
+  };
+}
+
+/** After a write, what the loaders cached may be stale: later fields read afresh. */
+export function resetLoaders(context: Context): void {
+  context.loaders = createLoaders(context.pool);
+}

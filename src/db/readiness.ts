@@ -1,0 +1,33 @@
+import type { RowDataPacket } from 'mysql2/promise';
+import type { Queryable } from './queryable.js';
+
+export interface ReadinessFacts {
+  /** @@GLOBAL.event_scheduler: ON, OFF or DISABLED. */
+  readonly eventScheduler: string;
+  /** The refresh_air_quality event's status (ENABLED, DISABLED, SLAVESIDE_DISABLED), null if missing. */
+  readonly refreshEvent: string | null;
+  readonly currentRun: { readonly id: number; readonly evaluatedAt: Date } | null;
+  /** The database's clock (UTC). */
+  readonly now: Date;
+}
+
+/** What readiness depends on, in one query. */
+export async function readReadinessFacts(db: Queryable): Promise<ReadinessFacts> {
+  const [[row]] = await db.query<RowDataPacket[]>(
+    `/* readReadinessFacts */
+     SELECT @@GLOBAL.event_scheduler AS eventScheduler,
+            (SELECT STATUS FROM information_schema.EVENTS
+              WHERE EVENT_SCHEMA = DATABASE() AND EVENT_NAME = 'refresh_air_quality') AS refreshEvent,
+            r.id AS runId, r.evaluated_at AS evaluatedAt, UTC_TIMESTAMP(3) AS now
+     FROM (SELECT 1) one
+     LEFT JOIN (SELECT id, evaluated_at FROM air_quality_run
+                ORDER BY evaluated_at DESC, id DESC LIMIT 1) r ON TRUE`,
+  );
+  if (!row) throw new Error('readReadinessFacts: no row');
+  return {
+    eventScheduler: String(row.eventScheduler).toUpperCase(),
+    refreshEvent: row.refreshEvent ?? null,
+    currentRun: row.runId === null ? null : { id: row.runId, evaluatedAt: row.evaluatedAt },
+    now: row.now,
+  };
+}

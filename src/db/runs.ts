@@ -1,0 +1,93 @@
+import type { PoolConnection, RowDataPacket } from 'mysql2/promise';
+import type { Queryable } from './queryable.js';
+
+/** One aggregation run of refresh_air_quality. */
+export interface AirQualityRun {
+  readonly id: number;
+  readonly evaluatedAt: Date;
+  /** Exclusive. */
+  readonly windowStart: Date;
+  /** Inclusive; equals evaluatedAt. */
+  readonly windowEnd: Date;
+  readonly measurements: number;
+  readonly cities: number;
+  readonly durationMs: number | null;
+}
+
+/** Columns of air_quality_run r as an AirQualityRun; `prefix` names them apart in joins. */
+export function runColumns(prefix = ''): string {
+  return `r.id AS ${prefix}id, r.evaluated_at AS ${prefix}evaluatedAt,
+          r.window_start AS ${prefix}windowStart, r.window_end AS ${prefix}windowEnd,
+          r.measurements AS ${prefix}measurements, r.cities AS ${prefix}cities,
+          r.duration_ms AS ${prefix}durationMs`;
+}
+
+/** The latest runs by evaluated_at, the current one first. */
+export async function listRuns(db: Queryable, args: { last: number }): Promise<AirQualityRun[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `/* listRuns */
+     SELECT ${runColumns()} FROM air_quality_run r
+     ORDER BY r.evaluated_at DESC, r.id DESC LIMIT ?`,
+    [args.last],
+  );
+  return rows as AirQualityRun[];
+}
+
+export async function findRun(db: Queryable, id: number): Promise<AirQualityRun | null> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `/* findRun */ SELECT ${runColumns()} FROM air_quality_run r WHERE r.id = ?`,
+    [id],
+  );
+  return (rows[0] as AirQualityRun | undefined) ?? null;
+}
+
+/** The current run: the one with the latest evaluated_at. */
+export async function findCurrentRun(db: Queryable): Promise<AirQualityRun | null> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `/* findCurrentRun */
+     SELECT ${runColumns()} FROM air_quality_run r
+     ORDER BY r.evaluated_at DESC, r.id DESC LIMIT 1`,
+  );
+  return (rows[0] as AirQualityRun | undefined) ?? null;
+}
+
+/** A run was in progress for longer than the caller was willing to wait. */
+export class RefreshBusyError extends Error {
+  constructor(readonly waitedSeconds: number) {
+    super(
+      `Another aggregation run is in progress and did not finish within ${waitedSeconds} s: try again shortly.`,
+    );
+    this.name = 'RefreshBusyError';
+  }
+}
+
+/** The procedure's lock, as it names it (sql/040-refresh-air-quality.sql). */
+const LOCK_NAME = "LEFT(CONCAT('belair.refresh_air_quality.', DATABASE()), 64)";
+
+/**
+ * Runs refresh_air_quality(at) and returns the new run. The procedure refuses to start while
+ * another run holds its lock; its lock is recursive, so this waits up to waitSeconds for the lock
+ * first, calls the procedure while holding it, then lets it go. RefreshBusyError when the wait
+ * was in vain.
+ */
+export async function refreshAirQuality(
+  connection: PoolConnection,
+  args: { at: Date; waitSeconds: number },
+): Promise<AirQualityRun> {
+  const [[lock]] = await connection.query<RowDataPacket[]>(
+    `/* refreshAirQuality */ SELECT GET_LOCK(${LOCK_NAME}, ?) AS locked`,
+    [args.waitSeconds],
+  );
+  if (lock?.locked !== 1) throw new RefreshBusyError(args.waitSeconds);
+  try {
+    await connection.query('/* refreshAirQuality */ CALL refresh_air_quality(?)', [args.at]);
+    const [[row]] = await connection.query<RowDataPacket[]>(
+      '/* refreshAirQuality */ SELECT @refresh_air_quality_run_id AS id',
+    );
+    const run = await findRun(connection, Number(row?.id));
+    if (!run) throw new Error(`refresh_air_quality did not leave its run (${row?.id})`);
+    return run;
+  } finally {
+    await connection.query(`/* refreshAirQuality */ DO RELEASE_LOCK(${LOCK_NAME})`);
+  }
+}

@@ -1,0 +1,88 @@
+import { type CityWindow, listCurrentWindows, type PollutantWindow } from '../db/air-quality.js';
+import { AirQualityRunRef } from './air-quality-run.js';
+import { boundedList, countryArgument } from './arguments.js';
+import { builder } from './builder.js';
+import { CityRef } from './city.js';
+import { EaqiLevel, Pollutant } from './enums.js';
+
+export const CityAirQualityRef = builder.objectRef<CityWindow>('CityAirQuality');
+export const PollutantWindowRef = builder.objectRef<PollutantWindow>('PollutantWindow');
+
+/** airQuality(cities) takes at most this many names. */
+export const MAX_CITY_NAMES = 1000;
+
+builder.objectType(PollutantWindowRef, {
+  description: "One pollutant of a city's 3-hour window, in µg/m³.",
+  fields: (t) => ({
+    parameter: t.field({
+      type: Pollutant,
+      resolve: (w) => w.parameter as typeof Pollutant.$inferType,
+    }),
+    unit: t.exposeString('unit'),
+    average: t.exposeFloat('average'),
+    min: t.exposeFloat('min'),
+    max: t.exposeFloat('max'),
+    count: t.exposeInt('count', { description: 'Measurements in the window.' }),
+    locations: t.exposeInt('locations', { description: 'Stations that measured it.' }),
+    latestMeasuredAt: t.expose('latestMeasuredAt', { type: 'DateTime' }),
+    belaqi: t.exposeInt('belaqi', {
+      nullable: true,
+      description: 'BelAQI sub-index 1-10 of the average; null where BelAQI has no table.',
+    }),
+    eaqi: t.field({
+      type: EaqiLevel,
+      nullable: true,
+      description: 'EAQI level of the average; null where EAQI has no band.',
+      resolve: (w) => w.eaqi as typeof EaqiLevel.$inferType | null,
+    }),
+  }),
+});
+
+builder.objectType(CityAirQualityRef, {
+  description: "A city's window from one run.",
+  fields: (t) => ({
+    city: t.field({
+      type: CityRef,
+      resolve: async (window, _args, context) => {
+        const city = await context.loaders.city.load(window.cityId);
+        if (!city) throw new Error(`window of run ${window.run.id} has no city ${window.cityId}`);
+        return city;
+      },
+    }),
+    run: t.field({ type: AirQualityRunRef, resolve: (window) => window.run }),
+    windowStart: t.field({ type: 'DateTime', resolve: (window) => window.run.windowStart }),
+    windowEnd: t.field({ type: 'DateTime', resolve: (window) => window.run.windowEnd }),
+    belaqi: t.exposeInt('belaqi', {
+      nullable: true,
+      description: 'Overall BelAQI: the highest sub-index of its pollutants.',
+    }),
+    eaqi: t.field({
+      type: EaqiLevel,
+      nullable: true,
+      description: 'Overall EAQI: the worst level of its pollutants.',
+      resolve: (window) => window.eaqi as typeof EaqiLevel.$inferType | null,
+    }),
+    pollutants: t.field({
+      type: [PollutantWindowRef],
+      description: 'By pollutant code.',
+      resolve: (window) => window.pollutants,
+    }),
+  }),
+});
+
+builder.queryField('airQuality', (t) =>
+  t.field({
+    type: [CityAirQualityRef],
+    description:
+      'The current window of each city that has rows in the current run, by country and name; filtered by city names (as the feed spells them) and country.',
+    args: {
+      cities: t.arg.stringList(),
+      country: t.arg.string(),
+    },
+    resolve: (_root, args, context) =>
+      listCurrentWindows(context.pool, {
+        cityNames: boundedList('cities', args.cities, MAX_CITY_NAMES),
+        country: countryArgument(args.country),
+      }),
+  }),
+);

@@ -1,0 +1,83 @@
+import { type City, findCity, listCities } from '../db/cities.js';
+import { countryArgument } from './arguments.js';
+import { builder } from './builder.js';
+import { CityAirQualityRef } from './city-air-quality.js';
+import { requireInstant } from './date-time-input.js';
+import { badUserInput } from './errors.js';
+import { LocationRef } from './location.js';
+
+export const CityRef = builder.objectRef<City>('City');
+
+/** The longest range City.history answers, in days. */
+export const MAX_HISTORY_DAYS = 31;
+
+builder.objectType(CityRef, {
+  description: 'A city as the feed names it (in the Belgian feed often a province or region).',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    country: t.exposeString('country', { description: 'ISO 3166-1 alpha-2.' }),
+    latitude: t.exposeFloat('latitude', {
+      nullable: true,
+      description: 'The mean latitude of its stations.',
+    }),
+    longitude: t.exposeFloat('longitude', {
+      nullable: true,
+      description: 'The mean longitude of its stations.',
+    }),
+    locations: t.field({
+      type: [LocationRef],
+      resolve: (city, _args, context) => context.loaders.locations.load(city.id),
+    }),
+    airQuality: t.field({
+      type: CityAirQualityRef,
+      nullable: true,
+      description: 'The window of the current run; null when the city has no measurement in it.',
+      resolve: (city, _args, context) => context.loaders.currentWindow.load(city.id),
+    }),
+    history: t.field({
+      type: [CityAirQualityRef],
+      description: `The city's windows from the runs with from ≤ evaluatedAt ≤ to, oldest first. The range spans at most ${MAX_HISTORY_DAYS} days.`,
+      args: {
+        from: t.arg({ type: 'DateTime', required: true }),
+        to: t.arg({ type: 'DateTime', required: true }),
+      },
+      resolve: (city, args, context) => {
+        const from = requireInstant('from', args.from);
+        const to = requireInstant('to', args.to);
+        if (from > to) {
+          throw badUserInput(`from ${from.toISOString()} is after to ${to.toISOString()}.`);
+        }
+        if (to.getTime() - from.getTime() > MAX_HISTORY_DAYS * 86_400_000) {
+          throw badUserInput(
+            `The range from ${from.toISOString()} to ${to.toISOString()} spans more than ${MAX_HISTORY_DAYS} days: ask for it in parts.`,
+          );
+        }
+        return context.loaders.history(from, to).load(city.id);
+      },
+    }),
+  }),
+});
+
+builder.queryFields((t) => ({
+  cities: t.field({
+    type: [CityRef],
+    description: 'Every city that has sent a measurement, by country and name.',
+    args: { country: t.arg.string() },
+    resolve: async (_root, args, context) => {
+      const cities = await listCities(context.pool, { country: countryArgument(args.country) });
+      for (const city of cities) context.loaders.city.prime(city.id, city);
+      return cities;
+    },
+  }),
+  city: t.field({
+    type: CityRef,
+    nullable: true,
+    description: 'One city by its name as the feed spells it.',
+    args: {
+      name: t.arg.string({ required: true }),
+      country: t.arg.string({ defaultValue: 'BE' }),
+    },
+    resolve: (_root, args, context) =>
+      findCity(context.pool, { name: args.name, country: countryArgument(args.country) ?? 'BE' }),
+  }),
+}));

@@ -1,0 +1,14 @@
+import { builder } from './builder.js';
+// One file per type, each with the root fields that return it; the order here is the order of
+// the printed schema.
+import './scalars.js';
+import './enums.js';
+import './city.js';
+import './city-air-quality.js';
+import './location.js';
+import './measurement-input.js';
+import './ingest-result.js';
+import './air-quality-run.js';
+
+// Unsorted: the printed schema reads in the order of DESIGN.md's contract, not alphabetically.
+export const schema = builder.toSchema({ sortSchema: false });

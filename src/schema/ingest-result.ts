@@ -1,0 +1,65 @@
+import { resetLoaders } from '../context.js';
+import {
+  BatchTooLargeError,
+  type IngestResult,
+  ingestMeasurements,
+  type Rejection,
+} from '../ingest/ingest-measurements.js';
+import { builder } from './builder.js';
+import { badUserInput } from './errors.js';
+import { MeasurementInput } from './measurement-input.js';
+
+const RejectionRef = builder.objectRef<Rejection>('Rejection');
+const IngestResultRef = builder.objectRef<IngestResult>('IngestResult');
+
+builder.objectType(RejectionRef, {
+  description: 'An item that was not stored, and why.',
+  fields: (t) => ({
+    index: t.exposeInt('index', { description: 'Position in the batch, from 0.' }),
+    reason: t.exposeString('reason'),
+  }),
+});
+
+builder.objectType(IngestResultRef, {
+  description:
+    'What a batch did: received = inserted + updated + unchanged + rejected items (a repeated item counts as unchanged).',
+  fields: (t) => ({
+    received: t.exposeInt('received'),
+    inserted: t.exposeInt('inserted'),
+    updated: t.exposeInt('updated', { description: 'Known measurements whose value changed.' }),
+    unchanged: t.exposeInt('unchanged', {
+      description: 'Known measurements sent again as they are.',
+    }),
+    rejected: t.field({ type: [RejectionRef], resolve: (result) => result.rejected }),
+  }),
+});
+
+builder.mutationField('ingestMeasurements', (t) =>
+  t.field({
+    type: IngestResultRef,
+    description:
+      'Stores a batch of measurements (at most INGEST_MAX_BATCH, 10,000 by default). Invalid items are rejected one by one; the valid ones are stored together, atomically. Idempotent: a measurement is identified by its station, pollutant and measuredAt. Needs a token.',
+    authScopes: { write: true },
+    args: {
+      measurements: t.arg({ type: [MeasurementInput], required: true }),
+    },
+    // The cost of a batch is in its size, bounded by INGEST_MAX_BATCH, not in its selection.
+    complexity: { field: 1, multiplier: 1 },
+    resolve: async (_root, args, context) => {
+      const items = args.measurements.map((m) => ({
+        ...m,
+        measuredAt: m.measuredAt instanceof Date ? m.measuredAt : m.measuredAt.raw,
+      }));
+      try {
+        const result = await ingestMeasurements(context.pool, items, {
+          maxBatch: context.config.ingestMaxBatch,
+        });
+        resetLoaders(context);
+        return result;
+      } catch (error) {
+        if (error instanceof BatchTooLargeError) throw badUserInput(error.message);
+        throw error;
+      }
+    },
+  }),
+);

@@ -1,0 +1,24 @@
+import type { LocationRow } from '../db/locations.js';
+import { builder } from './builder.js';
+import { CityRef } from './city.js';
+
+export const LocationRef = builder.objectRef<LocationRow>('Location');
+
+builder.objectType(LocationRef, {
+  description: 'A measuring station, identified by (country, city, name).',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    city: t.field({
+      type: CityRef,
+      resolve: async (location, _args, context) => {
+        const city = await context.loaders.city.load(location.cityId);
+        if (!city) throw new Error(`location ${location.id} has no city ${location.cityId}`);
+        return city;
+      },
+    }),
+    latitude: t.exposeFloat('latitude', { nullable: true }),
+    longitude: t.exposeFloat('longitude', { nullable: true }),
+    sourceName: t.exposeString('sourceName', { nullable: true }),
+    sourceType: t.exposeString('sourceType', { nullable: true }),
+  }),
+});

@@ -1,0 +1,52 @@
+import { builder } from './builder.js';
+import type { DateTimeInput } from './date-time-input.js';
+import { Pollutant } from './enums.js';
+
+export interface MeasurementInputShape {
+  location: string;
+  city: string;
+  country: string;
+  parameter: typeof Pollutant.$inferType;
+  value: number;
+  unit: string;
+  measuredAt: DateTimeInput;
+  latitude?: number | null;
+  longitude?: number | null;
+  sourceName?: string | null;
+  sourceType?: string | null;
+}
+
+export const MeasurementInput = builder
+  .inputRef<MeasurementInputShape>('MeasurementInput')
+  .implement({
+    description:
+      'One measurement, as in the OpenAQ realtime feed. Every item is checked on its own; see IngestResult.rejected.',
+    fields: (t) => ({
+      location: t.string({ required: true, description: 'Station name, at most 128 characters.' }),
+      city: t.string({
+        required: true,
+        description: 'City as the feed names it, at most 128 characters.',
+      }),
+      country: t.string({ required: true, description: 'ISO 3166-1 alpha-2, such as BE.' }),
+      parameter: t.field({ type: Pollutant, required: true }),
+      value: t.float({
+        required: true,
+        description:
+          "0 or more, at most the pollutant's plausibility ceiling (pollutant.plausible_max).",
+      }),
+      unit: t.string({
+        required: true,
+        description: '"µg/m³" (also ug/m3), or "ppm" for NO2, O3, SO2 and CO.',
+      }),
+      measuredAt: t.field({
+        type: 'DateTime',
+        required: true,
+        description:
+          'OpenAQ date.utc. At most 10 minutes ahead of the server; never too old. A malformed value rejects this item only.',
+      }),
+      latitude: t.float({ description: '-90 to 90.' }),
+      longitude: t.float({ description: '-180 to 180.' }),
+      sourceName: t.string({ description: 'At most 128 characters.' }),
+      sourceType: t.string({ description: 'At most 64 characters.' }),
+    }),
+  });
