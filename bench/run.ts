@@ -9,6 +9,7 @@ import type { Scenario } from './lib/scenario.js';
 import { fanOut } from './scenarios/fan-out.js';
 import { growth } from './scenarios/growth.js';
 import { ingestion } from './scenarios/ingestion.js';
+import { queries } from './scenarios/queries.js';
 import { refresh } from './scenarios/refresh.js';
 
 /**
@@ -18,7 +19,13 @@ import { refresh } from './scenarios/refresh.js';
  * bench/RESULTS.md (a --quick smoke run writes bench/.data/RESULTS.quick.md instead, so that it
  * never replaces real figures). Exits 0 when every scenario ran, whatever the targets say.
  */
-const SCENARIOS: Record<string, Scenario> = { ingestion, refresh, 'fan-out': fanOut, growth };
+const SCENARIOS: Record<string, Scenario> = {
+  ingestion,
+  refresh,
+  queries,
+  'fan-out': fanOut,
+  growth,
+};
 
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 const QUICK_RESULTS = fileURLToPath(new URL('./.data/RESULTS.quick.md', import.meta.url));
@@ -84,7 +91,12 @@ process.once('SIGINT', () => {
 try {
   await main();
 } catch (error) {
-  console.error(error instanceof ConfigError ? error.message : error);
+  // Errors of mysql2 carry the whole statement: thousands of rows of a batch. Keep it readable.
+  console.error(
+    error instanceof ConfigError
+      ? error.message
+      : String((error as Error)?.stack ?? error).slice(0, 3000),
+  );
   await stopChildren();
   await dropOpenDatabases();
   process.exitCode = 1;

@@ -39,3 +39,27 @@ export function memoryAfterGc(): { rss: number; heapUsed: number } {
   const usage = process.memoryUsage();
   return { rss: usage.rss, heapUsed: usage.heapUsed };
 }
+
+let profiler: import('node:inspector/promises').Session | undefined;
+
+/**
+ * CPU profiling of this process on request, so that a profile covers the load and not the
+ * start-up: profileStart, then profileStop answers with the V8 profile.
+ */
+export const profileRequests = {
+  async profileStart() {
+    const { Session } = await import('node:inspector/promises');
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    return true;
+  },
+  async profileStop() {
+    if (!profiler) throw new Error('profileStop without profileStart');
+    const { profile } = await profiler.post('Profiler.stop');
+    profiler.disconnect();
+    profiler = undefined;
+    return profile;
+  },
+};

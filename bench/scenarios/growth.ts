@@ -1,4 +1,5 @@
 import type { Connection } from 'mysql2/promise';
+import { type Child, startChild } from '../lib/child.js';
 import { type BenchDatabase, createBenchDatabase } from '../lib/database.js';
 import {
   assertSequenceEngine,
@@ -8,6 +9,7 @@ import {
   type Station,
 } from '../lib/generate.js';
 import {
+  httpPath,
   type IngestPath,
   measureIngestion,
   modulePath,
@@ -18,6 +20,7 @@ import { timeMs } from '../lib/measure.js';
 import { loadHistoryAndWindows, measureRefresh } from '../lib/refresh-timing.js';
 import { type Figure, figure } from '../lib/result.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
+import { serverEnv } from '../lib/server-env.js';
 
 /**
  * Scenario 5, growth: ingestion and refresh on 10× the data, to show the slope. Two databases, one
@@ -29,6 +32,7 @@ import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 const WINDOW_END = new Date('2025-01-15T12:00:00.000Z');
 const HISTORY_END = new Date(WINDOW_END.getTime() - 86_400_000);
 const NEW_ROWS_START = new Date(WINDOW_END.getTime() + 86_400_000);
+const TOKEN = 'bench-token';
 
 interface Sizes {
   readonly history: number;
@@ -75,6 +79,7 @@ async function run(context: ScenarioContext) {
   const sizes = context.quick ? QUICK : FULL;
   const judge = !context.quick;
   const scales: Scale[] = [];
+  const servers: (Child & { ready: { port: number } })[] = [];
   const figures: Figure[] = [];
   try {
     scales.push(await openScale(context, sizes, 1));
@@ -100,11 +105,19 @@ async function run(context: ScenarioContext) {
     }
 
     context.log(`ingestion at 1× and 10×, ${sizes.batches} batches of 1,000 per path and phase`);
-    const pathsOf = (scale: Scale): IngestPath[] =>
-      [rawPath(scale.connection), modulePath(scale.bench.pool)].map((path) => ({
-        ...path,
-        name: `${path.name} at ${scale.factor}×`,
-      }));
+    for (const scale of scales) {
+      servers.push(
+        await startChild<{ port: number }>('servers/api-server.ts', {
+          env: serverEnv(scale.bench.db, { API_TOKENS: TOKEN }),
+        }),
+      );
+    }
+    const pathsOf = (scale: Scale, i: number): IngestPath[] =>
+      [
+        rawPath(scale.connection),
+        modulePath(scale.bench.pool),
+        httpPath(`http://127.0.0.1:${servers[i]?.ready.port}/graphql`, TOKEN),
+      ].map((path) => ({ ...path, name: `${path.name} at ${scale.factor}×` }));
     const paths = scales.map(pathsOf);
     const ingestion = await measureIngestion(
       paths.flat(),
@@ -131,6 +144,7 @@ async function run(context: ScenarioContext) {
       });
     }
   } finally {
+    for (const server of servers) await server.stop();
     for (const scale of scales) {
       await scale.connection.end();
       await scale.bench.drop();

@@ -1,3 +1,5 @@
+import { startChild } from '../lib/child.js';
+import { type Profile, summarizeProfile } from '../lib/cpu-profile.js';
 import { createBenchDatabase } from '../lib/database.js';
 import {
   analyzeMeasurements,
@@ -8,6 +10,7 @@ import {
   seriesCount,
 } from '../lib/generate.js';
 import {
+  httpPath,
   type IngestionFigures,
   type IngestPath,
   measureIngestion,
@@ -19,6 +22,7 @@ import {
 import { timeMs } from '../lib/measure.js';
 import { type Figure, figure } from '../lib/result.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
+import { serverEnv } from '../lib/server-env.js';
 
 /**
  * Scenario 1, ingestion: rows/s through ingestMeasurements over HTTP, batches of 1,000, all-new
@@ -29,6 +33,10 @@ import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 
 const HISTORY_END = new Date('2025-01-31T00:00:00.000Z');
 const NEW_ROWS_START = new Date('2025-02-01T00:00:00.000Z');
+
+const PROFILE_ROWS_START = new Date('2025-03-01T00:00:00.000Z');
+const TOKEN = 'bench-token';
+const TARGET = 0.6;
 
 const FULL = { history: 500_000, batches: 40 };
 const QUICK = { history: 10_000, batches: 2 };
@@ -86,9 +94,13 @@ async function run(context: ScenarioContext) {
       }),
     );
     await analyzeMeasurements(connection);
+    const server = await startChild<{ port: number }>('servers/api-server.ts', {
+      env: serverEnv(bench.db, { API_TOKENS: TOKEN }),
+    });
     const raw = rawPath(connection);
     const module = modulePath(bench.pool);
-    const paths = [raw, module];
+    const http = httpPath(`http://127.0.0.1:${server.ready.port}/graphql`, TOKEN);
+    const paths = [raw, module, http];
     context.log(`${sizes.batches} batches of 1,000 per path, new rows then the same again`);
     let figures: IngestionFigures | undefined;
     const ms = await timeMs(async () => {
@@ -101,10 +113,35 @@ async function run(context: ScenarioContext) {
     });
     context.log(`measured in ${(ms / 1000).toFixed(1)} s`);
     const measured = figures as IngestionFigures;
+    let profile: string | undefined;
+    const ratios = (['new', 'duplicate'] as const).map(
+      (phase) =>
+        (measured.get(http.name)?.[phase].rowsPerSecond ?? 0) /
+        (measured.get(raw.name)?.[phase].rowsPerSecond ?? 1),
+    );
+    // A smoke run takes the profile too, so that CI exercises that path.
+    if (context.quick || ratios.some((ratio) => ratio < TARGET)) {
+      context.log('profiling the API process under the HTTP ingestion load');
+      await server.request('profileStart');
+      await measureIngestion(
+        [http],
+        sizes.batches,
+        (at, seed) => readingsAt(stations, pollutants, at, seed),
+        PROFILE_ROWS_START,
+      );
+      profile = summarizeProfile(await server.request<Profile>('profileStop'));
+    }
+    await server.stop();
     return {
       scenario: 'ingestion',
-      title: '1. Ingestion: rows/s in batches of 1,000 against raw multi-row INSERTs',
-      figures: ingestionFigures(measured, raw, [{ path: module }], !context.quick),
+      title:
+        '1. Ingestion: ingestMeasurements over HTTP against raw multi-row INSERTs, batches of 1,000',
+      figures: ingestionFigures(
+        measured,
+        raw,
+        [{ path: http, atLeast: TARGET }, { path: module }],
+        !context.quick,
+      ),
       notes: [
         `The table holds ${sizes.history.toLocaleString('en-US')} rows of history; ` +
           `${BELGIAN_LAYOUT.cities * BELGIAN_LAYOUT.locationsPerCity} stations × ` +
@@ -114,6 +151,11 @@ async function run(context: ScenarioContext) {
           'instants of its own. rows/s = rows sent / time spent sending them.',
         batchLatencyNote(measured),
       ],
+      ...(profile
+        ? {
+            profile: `The API process while ${sizes.batches} more batches of new rows and their duplicates went through HTTP (V8 CPU profile):\n\n${profile}`,
+          }
+        : {}),
       seconds: (Date.now() - started) / 1000,
     };
   } finally {

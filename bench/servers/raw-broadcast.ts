@@ -4,7 +4,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { loadConfig } from '../../src/config.js';
 import { createPool } from '../../src/db/pool.js';
-import { memoryAfterGc, sendReady, serveRequests } from '../lib/child-rpc.js';
+import { memoryAfterGc, profileRequests, sendReady, serveRequests } from '../lib/child-rpc.js';
 import { countStatements } from '../lib/counting-pool.js';
 
 /**
@@ -104,6 +104,7 @@ server.listen(0, '127.0.0.1', () => {
 });
 
 serveRequests({
+  ...profileRequests,
   memory: () => memoryAfterGc(),
   statements: () => counted.statements(),
   subscribers: () => [...socketsOf.values()].reduce((sum, set) => sum + set.size, 0),
