@@ -12,7 +12,7 @@ SET NAMES utf8mb4;
 -- Pollutants the service knows, with the unit everything is normalised to and the molar mass used
 -- to convert ppm at 25 °C (µg/m³ = ppm × 1000 × M / 24.45). Rows in 020-reference-data.sql.
 CREATE TABLE IF NOT EXISTS pollutant (
-  code            VARCHAR(8)   CHARACTER SET ascii NOT NULL,  -- OpenAQ parameter code: pm25, no2, ...
+  code            VARCHAR(8)   CHARACTER SET ascii COLLATE ascii_bin NOT NULL,  -- OpenAQ parameter code: pm25, no2, ...
   name            VARCHAR(64)  NOT NULL,
   canonical_unit  VARCHAR(16)  NOT NULL,                      -- µg/m³ for all of them
   molar_mass      DOUBLE       NULL,                          -- g/mol; NULL where ppm makes no sense
@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS pollutant (
 -- BelAQI sub-index bands (IRCEL-CELINE): level 1-9 with their inclusive upper bounds; above the
 -- level-9 bound the sub-index is 10.
 CREATE TABLE IF NOT EXISTS belaqi_band (
-  pollutant    VARCHAR(8) CHARACTER SET ascii NOT NULL,
+  pollutant    VARCHAR(8) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   level        TINYINT UNSIGNED NOT NULL,
   upper_bound  DOUBLE NOT NULL,
   PRIMARY KEY (pollutant, level),
@@ -34,13 +34,13 @@ CREATE TABLE IF NOT EXISTS belaqi_band (
 -- last band runs to the top of the scale.
 CREATE TABLE IF NOT EXISTS eaqi_level (
   level  TINYINT UNSIGNED NOT NULL,
-  name   VARCHAR(16) CHARACTER SET ascii NOT NULL,
+  name   VARCHAR(16) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   PRIMARY KEY (level),
   UNIQUE KEY eaqi_level_name (name)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin;
 
 CREATE TABLE IF NOT EXISTS eaqi_band (
-  pollutant    VARCHAR(8) CHARACTER SET ascii NOT NULL,
+  pollutant    VARCHAR(8) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   level        TINYINT UNSIGNED NOT NULL,
   upper_bound  DOUBLE NOT NULL,
   PRIMARY KEY (pollutant, level),
@@ -51,7 +51,7 @@ CREATE TABLE IF NOT EXISTS eaqi_band (
 -- Operator settings read by the procedures (retention limits). Rows are inserted only when missing,
 -- so a value an operator changed survives every later start.
 CREATE TABLE IF NOT EXISTS setting (
-  name         VARCHAR(64) CHARACTER SET ascii NOT NULL,
+  name         VARCHAR(64) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   value        VARCHAR(255) NOT NULL,
   description  VARCHAR(255) NOT NULL,
   PRIMARY KEY (name)
@@ -60,7 +60,7 @@ CREATE TABLE IF NOT EXISTS setting (
 -- A city as the feed names it; in the Belgian feed often a province or region.
 CREATE TABLE IF NOT EXISTS city (
   id       INT UNSIGNED NOT NULL AUTO_INCREMENT,
-  country  CHAR(2) CHARACTER SET ascii NOT NULL,   -- ISO 3166-1 alpha-2, upper case
+  country  CHAR(2) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,   -- ISO 3166-1 alpha-2, upper case
   name     VARCHAR(128) NOT NULL,
   PRIMARY KEY (id),
   UNIQUE KEY city_country_name (country, name)
@@ -88,7 +88,7 @@ CREATE TABLE IF NOT EXISTS location (
 -- of pollutant.molar_mass (a test checks that the two agree).
 CREATE TABLE IF NOT EXISTS measurement (
   location_id     INT UNSIGNED NOT NULL,
-  pollutant       VARCHAR(8) CHARACTER SET ascii NOT NULL,
+  pollutant       VARCHAR(8) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   measured_at     DATETIME(3) NOT NULL,                   -- UTC
   original_value  DOUBLE NOT NULL,
   original_unit   VARCHAR(8) NOT NULL,                    -- 'µg/m³' or 'ppm'
@@ -126,7 +126,7 @@ CREATE TABLE IF NOT EXISTS air_quality_run (
 CREATE TABLE IF NOT EXISTS city_air_quality (
   run_id              BIGINT UNSIGNED NOT NULL,
   city_id             INT UNSIGNED NOT NULL,
-  pollutant           VARCHAR(8) CHARACTER SET ascii NOT NULL,
+  pollutant           VARCHAR(8) CHARACTER SET ascii COLLATE ascii_bin NOT NULL,
   unit                VARCHAR(16) NOT NULL,
   average             DOUBLE NOT NULL,
   min                 DOUBLE NOT NULL,

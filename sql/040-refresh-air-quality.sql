@@ -7,14 +7,16 @@
 -- UTC_TIMESTAMP(3).
 --
 -- Runs never overlap: the scheduler starts a new run even while the last one still runs, so a run
--- takes a named lock without waiting and fails with "another run is in progress" when it is taken.
--- The lock is recursive: a caller that already holds it (the API waits a few seconds for it before
--- calling) gets in. After a successful run the session variable @refresh_air_quality_run_id holds
--- the new run's id.
+-- takes a named lock (belair_lock_name('refresh_air_quality'), see 025-locks.sql) without waiting
+-- and fails with "another run is in progress" when it is taken. The lock is recursive: a caller
+-- that already holds it (the API waits a few seconds for it before calling) gets in. After a
+-- successful run the session variable @refresh_air_quality_run_id holds the new run's id (NULL
+-- after a failed one).
 --
 -- Isolation: READ COMMITTED for the run's transaction. At REPEATABLE READ the INSERT ... SELECT
 -- takes next-key locks on the window's index range, exactly where new measurements land, and
--- stalls ingestion for the duration of the run.
+-- stalls ingestion for the duration of the run. The run is its own transaction, so it refuses to
+-- start inside a caller's open one (which START TRANSACTION would silently commit).
 
 DELIMITER //
 
@@ -22,23 +24,32 @@ CREATE OR REPLACE PROCEDURE refresh_air_quality(IN p_at DATETIME(3))
   MODIFIES SQL DATA
   COMMENT 'Aggregates the 3-hour window ending at p_at into a new air_quality_run'
 BEGIN
-  DECLARE v_lock VARCHAR(64) DEFAULT LEFT(CONCAT('belair.refresh_air_quality.', DATABASE()), 64);
+  DECLARE v_lock VARCHAR(64) DEFAULT belair_lock_name('refresh_air_quality');
   DECLARE v_locked BOOLEAN DEFAULT FALSE;
+  DECLARE v_open BOOLEAN DEFAULT FALSE;   -- this run's transaction is open
   DECLARE v_started DATETIME(6) DEFAULT SYSDATE(6);
   DECLARE v_run BIGINT UNSIGNED;
 
   DECLARE EXIT HANDLER FOR SQLEXCEPTION
   BEGIN
-    ROLLBACK;
+    -- Roll back this run's own transaction only, never a caller's.
+    IF v_open THEN
+      ROLLBACK;
+    END IF;
     IF v_locked THEN
       DO RELEASE_LOCK(v_lock);
     END IF;
     RESIGNAL;
   END;
 
+  SET @refresh_air_quality_run_id = NULL;
   IF p_at IS NULL THEN
     SIGNAL SQLSTATE '45000'
       SET MESSAGE_TEXT = 'refresh_air_quality: p_at must be an instant (UTC), not NULL';
+  END IF;
+  IF @@in_transaction THEN
+    SIGNAL SQLSTATE '45000'
+      SET MESSAGE_TEXT = 'refresh_air_quality: call it outside a transaction, it commits its own';
   END IF;
 
   IF GET_LOCK(v_lock, 0) IS NOT TRUE THEN
@@ -49,6 +60,7 @@ BEGIN
 
   SET TRANSACTION ISOLATION LEVEL READ COMMITTED;
   START TRANSACTION;
+  SET v_open = TRUE;
 
   INSERT INTO air_quality_run (evaluated_at, window_start, window_end)
     VALUES (p_at, p_at - INTERVAL 3 HOUR, p_at);
@@ -94,6 +106,7 @@ BEGIN
   WHERE r.id = v_run;
 
   COMMIT;
+  SET v_open = FALSE;
   DO RELEASE_LOCK(v_lock);
   SET @refresh_air_quality_run_id = v_run;
 END //

@@ -82,18 +82,30 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses a mysql:// or mariadb:// URL into database settings. */
+/** Parses a mysql:// or mariadb:// URL into database settings, or throws ConfigError. */
 export function parseDatabaseUrl(url: string): DatabaseConfig {
-  const parsed = new URL(url);
-  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'openaq';
-  if (!DATABASE_NAME.test(database)) {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
     throw new ConfigError([
-      `DATABASE_URL: database name "${database}" must be 1-64 letters, digits, _ or $`,
+      'DATABASE_URL: is not a valid URL; it must look like mysql://user:password@host:3306/database',
     ]);
   }
+  const problems: string[] = [];
+  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
+    problems.push(`DATABASE_URL: must start with mysql:// or mariadb://, not ${parsed.protocol}//`);
+  }
+  const port = parsed.port === '' ? 3306 : Number(parsed.port);
+  if (port < 1) problems.push(`DATABASE_URL: port ${parsed.port} is not a port number`);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'openaq';
+  if (!DATABASE_NAME.test(database)) {
+    problems.push(`DATABASE_URL: database name "${database}" must be 1-64 letters, digits, _ or $`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
   return {
     host: parsed.hostname || '127.0.0.1',
-    port: parsed.port === '' ? 3306 : Number(parsed.port),
+    port,
     user: decodeURIComponent(parsed.username) || 'root',
     password: decodeURIComponent(parsed.password),
     database,
@@ -107,23 +119,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
   );
   const result = environment.safeParse(present);
-  if (!result.success) {
-    throw new ConfigError(
-      result.error.issues.map(
+  const problems = result.success
+    ? []
+    : result.error.issues.map(
         (issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`,
-      ),
-    );
+      );
+  // DATABASE_URL's own problems are reported together with the others.
+  let urlDb: DatabaseConfig | undefined;
+  const url = present.DATABASE_URL?.trim();
+  if (url && !problems.some((p) => p.startsWith('DATABASE_URL:'))) {
+    try {
+      urlDb = parseDatabaseUrl(url);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
   }
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const e = result.data;
-  const db = e.DATABASE_URL
-    ? parseDatabaseUrl(e.DATABASE_URL)
-    : {
-        host: e.DB_HOSTNAME,
-        port: e.DB_PORT,
-        user: e.DB_USERNAME,
-        password: e.DB_PASSWORD,
-        database: e.DB_DATABASE,
-      };
+  const db = urlDb ?? {
+    host: e.DB_HOSTNAME,
+    port: e.DB_PORT,
+    user: e.DB_USERNAME,
+    password: e.DB_PASSWORD,
+    database: e.DB_DATABASE,
+  };
   return Object.freeze({
     db: Object.freeze(db),
     dbPoolSize: e.DB_POOL_SIZE,

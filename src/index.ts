@@ -18,7 +18,15 @@ try {
 }
 const logger = createLogger(config.logLevel);
 
-const migration = await migrate(config.db, { log: (message) => logger.debug(message) });
+let migration: Awaited<ReturnType<typeof migrate>>;
+try {
+  migration = await migrate(config.db, { log: (message) => logger.debug(message) });
+} catch (error) {
+  logger.error(
+    `cannot prepare database ${config.db.database} on ${config.db.host}:${config.db.port}: ${(error as Error).message}`,
+  );
+  process.exit(1);
+}
 logger.info(
   `database ${config.db.database} on ${config.db.host}:${config.db.port}: ${migration.files.length} sql files applied; event scheduler ${migration.eventScheduler}`,
 );
@@ -29,7 +37,14 @@ if (config.apiTokens.length === 0) {
 
 const pool = createPool(config.db, config.dbPoolSize);
 const app = buildApp({ pool, config, logger });
-const { url } = await app.start(config.port);
+let url: string;
+try {
+  ({ url } = await app.start(config.port));
+} catch (error) {
+  logger.error(`cannot listen on port ${config.port}: ${(error as Error).message}`);
+  await pool.end();
+  process.exit(1);
+}
 logger.info(`belair serves GraphQL and GraphiQL at ${url.replace('[::]', 'localhost')}`);
 
 let stopping = false;

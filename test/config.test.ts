@@ -78,6 +78,45 @@ describe('configuration from the environment', () => {
   });
 });
 
+describe('DATABASE_URL problems', () => {
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env);
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+
+  it('reports a malformed URL as a configuration problem, together with the others', () => {
+    expect(problemsOf({ DATABASE_URL: 'mysql://[bad', DB_PORT: 'x' })).toEqual([
+      'DB_PORT: must be a whole number',
+      'DATABASE_URL: is not a valid URL; it must look like mysql://user:password@host:3306/database',
+    ]);
+  });
+
+  it('names each wrong part of a well-formed URL', () => {
+    expect(problemsOf({ DATABASE_URL: 'mariadb://me@db:0/no-dashes' })).toEqual([
+      'DATABASE_URL: port 0 is not a port number',
+      'DATABASE_URL: database name "no-dashes" must be 1-64 letters, digits, _ or $',
+    ]);
+    expect(problemsOf({ DATABASE_URL: 'postgres://db/openaq' })).toEqual([
+      'DATABASE_URL: must look like mysql://user:password@host:3306/database',
+    ]);
+  });
+
+  it('takes the default database when the URL names none', () => {
+    expect(loadConfig({ DATABASE_URL: 'mysql://db' }).db).toEqual({
+      host: 'db',
+      port: 3306,
+      user: 'root',
+      password: '',
+      database: 'openaq',
+    });
+  });
+});
+
 describe("the original project's configuration file", () => {
   it('reads quoted assignments, comments and defaults', () => {
     const db = parseLegacyConfig(

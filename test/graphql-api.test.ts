@@ -476,9 +476,7 @@ describe('the GraphQL API', () => {
   it('answers REFRESH_BUSY when a run holds the lock longer than the wait', async () => {
     const other = await connect(t.db);
     try {
-      await other.query(
-        "SELECT GET_LOCK(LEFT(CONCAT('belair.refresh_air_quality.', DATABASE()), 64), 0)",
-      );
+      await other.query("SELECT GET_LOCK(belair_lock_name('refresh_air_quality'), 0)");
       const busy = await graphql(app, REFRESH, { at: AT }, withToken);
       expect(busy.errors?.[0]).toMatchObject({
         message:
@@ -486,9 +484,7 @@ describe('the GraphQL API', () => {
         extensions: { code: 'REFRESH_BUSY' },
       });
       expect(await count('air_quality_run')).toBe(0);
-      await other.query(
-        "DO RELEASE_LOCK(LEFT(CONCAT('belair.refresh_air_quality.', DATABASE()), 64))",
-      );
+      await other.query("DO RELEASE_LOCK(belair_lock_name('refresh_air_quality'))");
       const done = await graphql(app, REFRESH, {}, withToken);
       expect(done.errors).toBeUndefined();
       expect(Date.now() - Date.parse(done.data.refreshAirQuality.evaluatedAt)).toBeLessThan(60_000);

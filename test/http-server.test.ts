@@ -24,7 +24,7 @@ afterAll(async () => {
   await t?.drop();
 });
 
-const LOCK = "LEFT(CONCAT('belair.refresh_air_quality.', DATABASE()), 64)";
+const LOCK = "belair_lock_name('refresh_air_quality')";
 
 describe('the HTTP server', () => {
   it('is alive at /healthz', async () => {

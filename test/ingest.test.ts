@@ -377,6 +377,34 @@ describe('ingestMeasurements', () => {
     }
   });
 
+  it('runs the transaction again after a deadlock', async () => {
+    // A sequence is not transactional: the trigger fails the first attempt only, as InnoDB does
+    // to the victim of a deadlock, and the rollback does not reset the count.
+    await t.pool.query('CREATE SEQUENCE ingest_attempts START WITH 1 NOCACHE');
+    await t.pool.query(`
+      CREATE TRIGGER measurement_deadlock BEFORE INSERT ON measurement FOR EACH ROW
+      IF NEXTVAL(ingest_attempts) = 1 THEN
+        SIGNAL SQLSTATE '40001' SET MYSQL_ERRNO = 1213, MESSAGE_TEXT = 'Deadlock found when trying to get lock';
+      END IF`);
+    try {
+      const result = await ingestMeasurements(
+        t.pool,
+        [item(), item({ location: 'BETR802' }), item({ city: 'Gent', location: 'BETN012' })],
+        { now: NOW },
+      );
+      expect(result).toEqual({ received: 3, inserted: 3, updated: 0, unchanged: 0, rejected: [] });
+      // Values 1-4 taken: the row that failed, then the three of the second attempt.
+      expect(await rows('SELECT next_not_cached_value AS next FROM ingest_attempts')).toEqual([
+        { next: 5 },
+      ]);
+      expect(await rows('SELECT COUNT(*) AS n FROM city')).toEqual([{ n: 2 }]);
+      expect(await storedMeasurements()).toHaveLength(3);
+    } finally {
+      await t.pool.query('DROP TRIGGER measurement_deadlock');
+      await t.pool.query('DROP SEQUENCE ingest_attempts');
+    }
+  });
+
   it('refuses a batch over the limit before looking at it', async () => {
     const error = await ingestMeasurements(t.pool, [item(), item(), item()], {
       now: NOW,

@@ -62,6 +62,8 @@ export interface City {
   readonly longitude: number | null;
 }
 
+// Grouped by every column of city below, not by its id alone: MariaDB does not infer that they
+// depend on the id, and a server in ONLY_FULL_GROUP_BY mode would refuse the query.
 const CITY_SELECT = `
   SELECT c.id, c.country, c.name, AVG(l.latitude) AS latitude, AVG(l.longitude) AS longitude
   FROM city c LEFT JOIN location l ON l.city_id = c.id`;
@@ -74,7 +76,7 @@ export async function listCities(
   const [rows] = await db.query<RowDataPacket[]>(
     `/* listCities */ ${CITY_SELECT}
      WHERE ? IS NULL OR c.country = ?
-     GROUP BY c.id ORDER BY c.country, c.name`,
+     GROUP BY c.id, c.country, c.name ORDER BY c.country, c.name`,
     [args.country ?? null, args.country ?? null],
   );
   return rows as City[];
@@ -86,7 +88,7 @@ export async function findCity(
 ): Promise<City | null> {
   const [rows] = await db.query<RowDataPacket[]>(
     `/* findCity */ ${CITY_SELECT}
-     WHERE c.country = ? AND c.name = ? GROUP BY c.id`,
+     WHERE c.country = ? AND c.name = ? GROUP BY c.id, c.country, c.name`,
     [args.country, args.name],
   );
   return (rows[0] as City | undefined) ?? null;
@@ -96,7 +98,7 @@ export async function findCitiesByIds(db: Queryable, ids: readonly number[]): Pr
   if (ids.length === 0) return [];
   const [rows] = await db.query<RowDataPacket[]>(
     `/* findCitiesByIds */ ${CITY_SELECT}
-     WHERE c.id IN (?) GROUP BY c.id`,
+     WHERE c.id IN (?) GROUP BY c.id, c.country, c.name`,
     [ids],
   );
   return rows as City[];

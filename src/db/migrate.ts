@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +39,17 @@ export class MigrationError extends Error {
   }
 }
 
+/**
+ * A server-wide lock name for one database, as sql/025-locks.sql's belair_lock_name() builds it:
+ * lock names hold at most 64 characters, and a cut name could make two databases share a lock.
+ */
+export function lockNameFor(purpose: string, database: string): string {
+  const name = `belair.${purpose}.${database}`;
+  return name.length <= 64
+    ? name
+    : `belair.${purpose}.${createHash('md5').update(database).digest('hex')}`;
+}
+
 function quoteIdentifier(name: string): string {
   return `\`${name.replaceAll('`', '``')}\``;
 }
@@ -64,7 +76,7 @@ export async function migrate(
       `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(db.database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
     );
     await connection.query(`USE ${quoteIdentifier(db.database)}`);
-    const lockName = `belair.migrate.${db.database}`.slice(0, 64);
+    const lockName = lockNameFor('migrate', db.database);
     const [[lock]] = (await connection.query('SELECT GET_LOCK(?, 60) AS locked', [
       lockName,
     ])) as unknown as [[{ locked: number | null }]];

@@ -61,8 +61,8 @@ export class RefreshBusyError extends Error {
   }
 }
 
-/** The procedure's lock, as it names it (sql/040-refresh-air-quality.sql). */
-const LOCK_NAME = "LEFT(CONCAT('belair.refresh_air_quality.', DATABASE()), 64)";
+/** The procedure's lock, named by the database itself (sql/025-locks.sql). */
+const LOCK_NAME = "belair_lock_name('refresh_air_quality')";
 
 /**
  * Runs refresh_air_quality(at) and returns the new run. The procedure refuses to start while
