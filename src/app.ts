@@ -11,29 +11,38 @@ import {
 import { readBodyWithin } from './http/body-limit.js';
 import { graphiqlTabs } from './http/graphiql-examples.js';
 import { useHealthEndpoints } from './http/use-health-endpoints.js';
+import { createLiveUpdates, type LiveStats } from './live/live-updates.js';
 import { schema } from './schema/index.js';
 
 export type { AppDeps, Context } from './context.js';
+export type { LiveStats } from './live/live-updates.js';
 
 export interface App {
   readonly yoga: YogaServerInstance<InitialContext, Context>;
-  /** The one HTTP server: GraphQL at /graphql (GraphiQL for browsers), /healthz, /readyz. */
+  /**
+   * The one HTTP server: GraphQL at /graphql (GraphiQL for browsers, SSE for subscriptions,
+   * graphql-ws on upgrade), /healthz, /readyz.
+   */
   readonly server: Server;
+  /** Counters of live updates: the feed's polls and statements, executions, connections. */
+  liveStats(): LiveStats;
   /** Listens on the port (0: any free one) and resolves with the address. */
   start(port: number, host?: string): Promise<{ port: number; url: string }>;
   /**
-   * Stops accepting connections, lets requests in flight finish (cutting them after
-   * graceMs), and resolves when the server is closed. The pool belongs to the caller.
+   * Stops accepting connections, closes WebSockets and ends subscriptions, lets requests in
+   * flight finish (cutting them after graceMs), and resolves when the server is closed and the
+   * live feed stopped. The pool belongs to the caller.
    */
   stop(graceMs?: number): Promise<void>;
 }
 
 /** Builds the API on its dependencies; nothing here reads the environment or listens. */
 export function buildApp(deps: AppDeps): App {
+  const live = createLiveUpdates(deps);
   const yoga = createYoga<InitialContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
-    context: createContextFactory(deps),
+    context: createContextFactory({ ...deps, feed: live.feed }),
     logging: deps.logger,
     landingPage: false,
     graphiql: () => ({
@@ -44,7 +53,7 @@ export function buildApp(deps: AppDeps): App {
     // Expected errors (GraphQLErrors with extensions.code) reach the client as they are; anything
     // else is masked as "Unexpected error." and Yoga logs it in full (with its cause and stack).
     maskedErrors: true,
-    plugins: [useHealthEndpoints(deps.pool)],
+    plugins: [useHealthEndpoints(deps.pool), live.plugin],
   });
 
   const limit = deps.config.maxBodyBytes;
@@ -58,6 +67,7 @@ export function buildApp(deps: AppDeps): App {
         body.length > 0 ? [body] : [],
       );
     }
+    if (!live.admit(req, res)) return;
     await yoga(req, res);
   };
   const server = createServer((req, res) => {
@@ -67,10 +77,12 @@ export function buildApp(deps: AppDeps): App {
       res.end('Internal server error');
     });
   });
+  live.mount(server, yoga);
 
   return {
     yoga,
     server,
+    liveStats: () => live.stats(),
     start(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -82,8 +94,8 @@ export function buildApp(deps: AppDeps): App {
         });
       });
     },
-    stop(graceMs = 10_000) {
-      return new Promise((resolve, reject) => {
+    async stop(graceMs = 10_000) {
+      const closed = new Promise<void>((resolve, reject) => {
         if (!server.listening) {
           resolve();
           return;
@@ -97,6 +109,11 @@ export function buildApp(deps: AppDeps): App {
         // Keep-alive connections with no request in flight would hold close() open.
         server.closeIdleConnections();
       });
+      // Subscriptions never finish by themselves: end them, then close the connections they
+      // leave idle.
+      await live.close(Math.min(graceMs, 1000));
+      server.closeIdleConnections();
+      await closed;
     },
   };
 }

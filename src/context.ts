@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { YogaLogger } from 'graphql-yoga';
 import type { Pool } from 'mysql2/promise';
 import type { Config } from './config.js';
+import type { AirQualityFeed } from './live/air-quality-feed.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /**
@@ -20,6 +21,8 @@ export interface AppDeps {
   readonly logger: YogaLogger;
   /** How long refreshAirQuality waits for a run in progress before REFRESH_BUSY. Default 5. */
   readonly refreshWaitSeconds?: number;
+  /** Live updates: the feed's longest backoff (default 30 s), graphql-ws pings (default 12 s). */
+  readonly live?: { readonly maxBackoffMs?: number; readonly keepAliveMs?: number };
 }
 
 /** The GraphQL context of one operation (one HTTP request, or one WebSocket operation). */
@@ -29,6 +32,8 @@ export interface Context {
   readonly logger: YogaLogger;
   readonly refreshWaitSeconds: number;
   readonly writeAccess: WriteAccess;
+  /** The process's one live feed, which subscriptions listen to. */
+  readonly feed: AirQualityFeed;
   /** Per-operation DataLoaders; replaced after writes (see resetLoaders). */
   loaders: Loaders;
 }
@@ -57,7 +62,9 @@ function authorizationOf(initial: InitialContext): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
-export function createContextFactory(deps: AppDeps): (initial: InitialContext) => Context {
+export function createContextFactory(
+  deps: AppDeps & { readonly feed: AirQualityFeed },
+): (initial: InitialContext) => Context {
   const known = deps.config.apiTokens.map(digest);
   const refreshWaitSeconds = deps.refreshWaitSeconds ?? 5;
   return (initial) => {
@@ -75,6 +82,7 @@ export function createContextFactory(deps: AppDeps): (initial: InitialContext) =
       logger: deps.logger,
       refreshWaitSeconds,
       writeAccess,
+      feed: deps.feed,
       loaders: createLoaders(deps.pool),
     };
   };

@@ -1,4 +1,5 @@
 import type { RowDataPacket } from 'mysql2/promise';
+import type { City } from './cities.js';
 import type { Queryable } from './queryable.js';
 import { type AirQualityRun, runColumns } from './runs.js';
 
@@ -25,6 +26,8 @@ export interface CityWindow {
   readonly belaqi: number | null;
   readonly eaqi: number | null;
   readonly pollutants: readonly PollutantWindow[];
+  /** The city itself, where the reader joined it (listRunWindows); loaders fetch it otherwise. */
+  readonly city?: City;
 }
 
 const WINDOW_COLUMNS = `
@@ -148,4 +151,39 @@ export async function listCityHistory(
     [args.from, args.to, args.cityIds],
   );
   return groupWindows(rows);
+}
+
+/**
+ * Every window of one run, each with its city (and the mean position of the city's stations), by
+ * country and city name: all that a CityAirQuality needs, in one statement. The windows share the
+ * given run object.
+ */
+export async function listRunWindows(db: Queryable, run: AirQualityRun): Promise<CityWindow[]> {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `/* listRunWindows */
+     SELECT ${WINDOW_COLUMNS}, c.country AS cityCountry, c.name AS cityName,
+            pos.latitude AS cityLatitude, pos.longitude AS cityLongitude
+     FROM air_quality_run r
+     JOIN city_air_quality q ON q.run_id = r.id
+     JOIN city c ON c.id = q.city_id
+     LEFT JOIN (
+       SELECT l.city_id, AVG(l.latitude) AS latitude, AVG(l.longitude) AS longitude
+       FROM location l GROUP BY l.city_id
+     ) pos ON pos.city_id = c.id
+     WHERE r.id = ?
+     ORDER BY c.country, c.name, q.city_id, q.pollutant`,
+    [run.id],
+  );
+  const cities = new Map<number, City>();
+  for (const row of rows) {
+    if (cities.has(row.cityId)) continue;
+    cities.set(row.cityId, {
+      id: row.cityId,
+      country: row.cityCountry,
+      name: row.cityName,
+      latitude: row.cityLatitude,
+      longitude: row.cityLongitude,
+    });
+  }
+  return groupWindows(rows).map((window) => ({ ...window, run, city: cities.get(window.cityId) }));
 }

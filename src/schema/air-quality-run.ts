@@ -48,6 +48,20 @@ builder.queryField('airQualityRuns', (t) =>
   }),
 );
 
+builder.subscriptionField('airQualityRuns', (t) =>
+  t.field({
+    type: AirQualityRunRef,
+    description:
+      'The current run at once, then each new current run: a run that becomes the one with the latest evaluatedAt. A backfill (refreshAirQuality with a past instant) is not pushed.',
+    subscribe: (_root, _args, context) =>
+      context.feed.stream(
+        (event) => [event.run],
+        () => 'run',
+      ),
+    resolve: (run) => run,
+  }),
+);
+
 builder.mutationField('refreshAirQuality', (t) =>
   t.field({
     type: AirQualityRunRef,

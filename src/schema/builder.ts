@@ -50,4 +50,5 @@ export const builder = new SchemaBuilder<{
 
 builder.queryType({});
 builder.mutationType({});
-// Subscriptions: builder.subscriptionType({}) here, and the fields in the files of their types.
+// The subscription fields are in the files of their types.
+builder.subscriptionType({});

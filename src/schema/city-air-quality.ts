@@ -1,4 +1,5 @@
 import { type CityWindow, listCurrentWindows, type PollutantWindow } from '../db/air-quality.js';
+import { selectWindows } from '../live/air-quality-feed.js';
 import { AirQualityRunRef } from './air-quality-run.js';
 import { boundedList, countryArgument } from './arguments.js';
 import { builder } from './builder.js';
@@ -44,7 +45,7 @@ builder.objectType(CityAirQualityRef, {
     city: t.field({
       type: CityRef,
       resolve: async (window, _args, context) => {
-        const city = await context.loaders.city.load(window.cityId);
+        const city = window.city ?? (await context.loaders.city.load(window.cityId));
         if (!city) throw new Error(`window of run ${window.run.id} has no city ${window.cityId}`);
         return city;
       },
@@ -84,5 +85,27 @@ builder.queryField('airQuality', (t) =>
         cityNames: boundedList('cities', args.cities, MAX_CITY_NAMES),
         country: countryArgument(args.country),
       }),
+  }),
+);
+
+builder.subscriptionField('airQuality', (t) =>
+  t.field({
+    type: CityAirQualityRef,
+    description:
+      'The current window of each requested city at once, then each new one as soon as MariaDB has computed it (by the 5-minute event, refreshAirQuality or any CALL). ' +
+      'Filtered like Query.airQuality; a city with no measurement in a run gets nothing for that run. A slow client receives the latest window of each city, not every one it missed.',
+    args: {
+      cities: t.arg.stringList(),
+      country: t.arg.string(),
+    },
+    subscribe: (_root, args, context) =>
+      context.feed.stream(
+        selectWindows({
+          cityNames: boundedList('cities', args.cities, MAX_CITY_NAMES),
+          country: countryArgument(args.country),
+        }),
+        (window) => window.cityId,
+      ),
+    resolve: (window) => window,
   }),
 );

@@ -1,0 +1,113 @@
+import type { Server } from 'node:http';
+import { type ExecutionArgs, GraphQLError } from 'graphql';
+import type { ServerOptions, SubscribePayload } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import type { YogaServerInstance } from 'graphql-yoga';
+import { WebSocketServer } from 'ws';
+import type { Context, InitialContext } from '../context.js';
+import type { ConnectionLimit } from './connection-limit.js';
+
+/** "Try Again Later" (RFC 6455 registry): sent to a socket refused by the connection cap. */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+
+export interface GraphqlWsEndpoint {
+  /** Open WebSockets. */
+  connections(): number;
+  /**
+   * Closes every socket ("1001 Going away") and the WebSocket server; sockets whose peer does not
+   * answer the close within graceMs are cut.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+type OperationResult = ReturnType<NonNullable<ServerOptions['execute']>>;
+
+/** The arguments of one operation, with the enveloped functions that run it. */
+type Enveloped = ExecutionArgs & {
+  execute: (args: ExecutionArgs) => OperationResult;
+  subscribe: (args: ExecutionArgs) => OperationResult;
+};
+
+/**
+ * graphql-ws (the graphql-transport-ws protocol) on the HTTP server's own port and GraphQL path.
+ * Every operation goes through yoga.getEnveloped, as graphql-yoga's graphql-ws example does, so
+ * WebSocket operations get the plugins (shared execution, masked errors) and the context factory
+ * (Authorization from connectionParams) that HTTP requests get.
+ *
+ * Sockets beyond the limit are accepted and closed at once with 1013 and a reason a person can
+ * read: a refused HTTP upgrade would reach a browser as a bare, unexplained failure. The server
+ * pings every keepAliveMs and drops a socket whose pong does not come back within as long.
+ */
+export function mountGraphqlWs(
+  server: Server,
+  yoga: YogaServerInstance<InitialContext, Context>,
+  options: { path: string; limit: ConnectionLimit; keepAliveMs: number },
+): GraphqlWsEndpoint {
+  const wss = new WebSocketServer({ noServer: true });
+  const served = useServer(
+    {
+      execute: (args) => (args as Enveloped).execute(args),
+      subscribe: (args) => (args as Enveloped).subscribe(args),
+      onSubscribe: async (ctx, _id, params: SubscribePayload) => {
+        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+          ...ctx,
+          req: ctx.extra.request,
+          socket: ctx.extra.socket,
+          params,
+        });
+        let document: ExecutionArgs['document'];
+        try {
+          document = parse(params.query);
+        } catch (error) {
+          // A syntax error is the client's: answer it on this operation, keep the socket.
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const errors = validate(schema, document);
+        if (errors.length > 0) return errors;
+        const args: Enveloped = {
+          schema,
+          operationName: params.operationName,
+          document,
+          variableValues: params.variables,
+          contextValue: await contextFactory(),
+          execute,
+          subscribe,
+        };
+        return args;
+      },
+    },
+    wss,
+    options.keepAliveMs,
+  );
+
+  server.on('upgrade', (request, socket, head) => {
+    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
+    if (pathname !== options.path) {
+      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      return;
+    }
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      if (!options.limit.tryAcquire()) {
+        ws.close(CLOSE_TRY_AGAIN_LATER, options.limit.reason);
+        return;
+      }
+      ws.once('close', () => options.limit.release());
+      wss.emit('connection', ws, request);
+    });
+  });
+
+  return {
+    connections: () => wss.clients.size,
+    close: async (graceMs) => {
+      const cut = setTimeout(() => {
+        for (const ws of wss.clients) ws.terminate();
+      }, graceMs);
+      try {
+        await served.dispose();
+      } finally {
+        clearTimeout(cut);
+      }
+    },
+  };
+}

@@ -1,0 +1,118 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Plugin, YogaServerInstance } from 'graphql-yoga';
+import type { AppDeps, Context, InitialContext } from '../context.js';
+import { createLoaders } from '../loaders.js';
+import { type AirQualityFeed, createAirQualityFeed, type FeedStats } from './air-quality-feed.js';
+import { ConnectionLimit } from './connection-limit.js';
+import { type GraphqlWsEndpoint, mountGraphqlWs } from './graphql-ws-server.js';
+import { type SharedExecutionStats, useSharedExecution } from './use-shared-execution.js';
+
+/** The counters of live updates, for tests, benchmarks and operators. */
+export interface LiveStats {
+  readonly feed: FeedStats;
+  readonly execution: SharedExecutionStats;
+  readonly connections: {
+    /** Open WebSockets. */
+    readonly webSockets: number;
+    /** Open SSE streams. */
+    readonly eventStreams: number;
+    /** Refused by the cap since the start. */
+    readonly refused: number;
+    readonly max: number;
+  };
+}
+
+/** Live updates of one app: the feed, shared execution, graphql-ws and the connection cap. */
+export interface LiveUpdates {
+  readonly feed: AirQualityFeed;
+  /** The envelop plugin that shares executions between identical subscriptions. */
+  readonly plugin: Plugin;
+  /** graphql-ws on the server's GraphQL path. */
+  mount(server: Server, yoga: YogaServerInstance<InitialContext, Context>): void;
+  /**
+   * For an SSE request: takes a place under the cap (freed when the response closes) and returns
+   * true, or answers 503 and returns false. Other requests: true.
+   */
+  admit(request: IncomingMessage, response: ServerResponse): boolean;
+  stats(): LiveStats;
+  /** Closes the sockets, ends every stream and stops the feed. */
+  close(graceMs: number): Promise<void>;
+}
+
+function isEventStream(request: IncomingMessage): boolean {
+  return (request.headers.accept ?? '').includes('text/event-stream');
+}
+
+export function createLiveUpdates(deps: AppDeps): LiveUpdates {
+  const feed = createAirQualityFeed({
+    db: deps.pool,
+    pollIntervalMs: deps.config.pollIntervalMs,
+    logger: deps.logger,
+    ...(deps.live?.maxBackoffMs === undefined ? {} : { maxBackoffMs: deps.live.maxBackoffMs }),
+  });
+  const sharing = useSharedExecution<Context>({
+    // Fresh loaders per event: a subscription's own loaders would serve its first event forever.
+    executionContext: (context) => ({ ...context, loaders: createLoaders(context.pool) }),
+  });
+  const limit = new ConnectionLimit(deps.config.maxConnections);
+  const eventStreams = new Set<ServerResponse>();
+  let ws: GraphqlWsEndpoint | null = null;
+  let closing: Promise<void> | null = null;
+
+  return {
+    feed,
+    plugin: sharing.plugin,
+    mount(server, yoga) {
+      ws = mountGraphqlWs(server, yoga, {
+        path: yoga.graphqlEndpoint,
+        limit,
+        keepAliveMs: deps.live?.keepAliveMs ?? 12_000,
+      });
+    },
+    admit(request, response) {
+      if (!isEventStream(request)) return true;
+      if (!limit.tryAcquire()) {
+        response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
+        response.end(
+          JSON.stringify({
+            errors: [{ message: limit.reason, extensions: { code: 'TOO_MANY_CONNECTIONS' } }],
+          }),
+        );
+        return false;
+      }
+      eventStreams.add(response);
+      response.once('close', () => {
+        eventStreams.delete(response);
+        limit.release();
+      });
+      return true;
+    },
+    stats: () => ({
+      feed: feed.stats(),
+      execution: sharing.stats(),
+      connections: {
+        webSockets: ws?.connections() ?? 0,
+        eventStreams: eventStreams.size,
+        refused: limit.refused,
+        max: limit.max,
+      },
+    }),
+    close(graceMs) {
+      closing ??= (async () => {
+        await ws?.close(graceMs);
+        // Ends the SSE streams too: their responses complete (cut after graceMs), so that their
+        // connections are idle when the HTTP server closes.
+        await feed.stop();
+        const ended = [...eventStreams].map(
+          (response) => new Promise((resolve) => response.once('close', resolve)),
+        );
+        const cut = setTimeout(() => {
+          for (const response of eventStreams) response.destroy();
+        }, graceMs);
+        await Promise.all(ended);
+        clearTimeout(cut);
+      })();
+      return closing;
+    },
+  };
+}

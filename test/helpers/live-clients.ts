@@ -1,0 +1,134 @@
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { createClient as createSseClient } from 'graphql-sse';
+import { type Client, createClient as createWsClient } from 'graphql-ws';
+import WebSocket from 'ws';
+import { waitFor } from './database.js';
+
+/** Waits until check() holds (checked every 10 ms), or fails after 20 s. */
+export function until(check: () => boolean, what: string): Promise<true> {
+  return waitFor(async () => (check() ? true : undefined), 20_000, what, 10);
+}
+
+/** What one subscription received, in order, whatever the transport. */
+export class Received {
+  // biome-ignore lint/suspicious/noExplicitAny: a test reads whatever shape the operation asked for
+  readonly results: { data?: any; errors?: { message: string; extensions?: any }[] }[] = [];
+  readonly failures: unknown[] = [];
+  completed = false;
+
+  /** The sink a client reports to. */
+  sink() {
+    return {
+      next: (result: unknown) => void this.results.push(result as Received['results'][number]),
+      error: (error: unknown) => void this.failures.push(error),
+      complete: () => {
+        this.completed = true;
+      },
+    };
+  }
+
+  /** Waits until check(this) holds (checked every 10 ms), or fails after timeoutMs. */
+  until(check: (received: this) => boolean, what: string): Promise<true> {
+    return until(() => check(this), what);
+  }
+
+  /** The data of the results, for the subscription field `field`. */
+  // biome-ignore lint/suspicious/noExplicitAny: see results
+  values(field: string): any[] {
+    return this.results.map((result) => result.data?.[field]);
+  }
+}
+
+export interface Operation {
+  readonly query: string;
+  readonly variables?: Record<string, unknown>;
+}
+
+/** A graphql-ws client that fails at once rather than retrying (retries would hide refusals). */
+export function wsClient(
+  url: string,
+  options: { connectionParams?: Record<string, unknown> } = {},
+) {
+  return createWsClient({
+    url,
+    webSocketImpl: WebSocket,
+    retryAttempts: 0,
+    lazy: true,
+    ...(options.connectionParams ? { connectionParams: options.connectionParams } : {}),
+  });
+}
+
+/** Subscribes through a graphql-ws client; dispose() completes the subscription. */
+export function wsSubscribe(client: Client, operation: Operation) {
+  const received = new Received();
+  const dispose = client.subscribe(operation, received.sink());
+  return Object.assign(received, { dispose });
+}
+
+/** Subscribes over SSE (POST, Accept: text/event-stream) with the graphql-sse client. */
+export function sseSubscribe(url: string, operation: Operation) {
+  const client = createSseClient({ url, retryAttempts: 0 });
+  const received = new Received();
+  const dispose = client.subscribe(operation, received.sink());
+  return Object.assign(received, {
+    dispose: () => {
+      dispose();
+      client.dispose();
+    },
+  });
+}
+
+/**
+ * A TCP proxy in front of MariaDB that a test can cut (every connection through it dropped, new
+ * ones refused) and restore: the database made unreachable without touching the server.
+ */
+export interface TcpProxy {
+  readonly port: number;
+  cut(): void;
+  restore(): void;
+  close(): Promise<void>;
+}
+
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  let open = true;
+  const sockets = new Set<Socket>();
+  const track = (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  };
+  const server: Server = createServer((client) => {
+    track(client);
+    if (!open) {
+      client.destroy();
+      return;
+    }
+    const upstream = connect(target.port, target.host);
+    track(upstream);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop);
+    upstream.on('error', drop);
+    client.on('close', drop);
+    upstream.on('close', drop);
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('proxy has no port');
+  return {
+    port: address.port,
+    cut() {
+      open = false;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore() {
+      open = true;
+    },
+    close() {
+      for (const socket of sockets) socket.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}

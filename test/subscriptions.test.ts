@@ -1,0 +1,660 @@
+import type { YogaLogger } from 'graphql-yoga';
+import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type App, buildApp } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { graphiqlTabs } from '../src/http/graphiql-examples.js';
+import { printSchemaText } from '../src/schema/print.js';
+import { graphql, TOKEN, testApp, withToken } from './helpers/app.js';
+import {
+  connect,
+  createPool,
+  createTestDatabase,
+  type TestDatabase,
+  withEventScheduler,
+} from './helpers/database.js';
+import {
+  type Operation,
+  type Received,
+  sseSubscribe,
+  startTcpProxy,
+  type TcpProxy,
+  until,
+  wsClient,
+  wsSubscribe,
+} from './helpers/live-clients.js';
+
+/** The app's pool, counting every statement sent through it. */
+function countStatements(pool: Pool): { pool: Pool; count: () => number } {
+  let count = 0;
+  const counted = new Proxy(pool, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if ((property !== 'query' && property !== 'execute') || typeof value !== 'function') {
+        return value;
+      }
+      return (...args: unknown[]) => {
+        count += 1;
+        return value.apply(target, args);
+      };
+    },
+  });
+  return { pool: counted, count: () => count };
+}
+
+/** A logger that keeps the live feed's messages. */
+function liveLogger() {
+  const warnings: string[] = [];
+  const infos: string[] = [];
+  const errors: unknown[][] = [];
+  const logger: YogaLogger = {
+    debug: () => {},
+    info: (message) => void infos.push(String(message)),
+    warn: (message) => void warnings.push(String(message)),
+    error: (...args) => void errors.push(args),
+  };
+  return { logger, warnings, infos, errors };
+}
+
+let t: TestDatabase;
+let proxy: TcpProxy;
+let appPool: Pool;
+let counted: ReturnType<typeof countStatements>;
+let log: ReturnType<typeof liveLogger>;
+let app: App;
+let httpUrl: string;
+let wsUrl: string;
+const open: { dispose: () => unknown }[] = [];
+
+const FIELDS = `city { name country latitude longitude } run { id evaluatedAt } windowStart windowEnd
+  belaqi eaqi pollutants { parameter unit average min max count locations latestMeasuredAt belaqi eaqi }`;
+const WINDOWS: Operation = {
+  query: `subscription Windows($cities: [String!]) { airQuality(cities: $cities) { ${FIELDS} } }`,
+  variables: { cities: ['Antwerpen', 'Gent'] },
+};
+const RUNS: Operation = { query: 'subscription { airQualityRuns { id evaluatedAt } }' };
+
+const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
+
+function measurement(city: string, location: string, parameter: string, value: number, at: string) {
+  return { city, location, country: 'BE', parameter, value, unit: 'µg/m³', measuredAt: at };
+}
+
+async function ingest(measurements: ReturnType<typeof measurement>[]) {
+  const result = await graphql(
+    app,
+    `mutation ($m: [MeasurementInput!]!) { ingestMeasurements(measurements: $m) { inserted rejected { reason } } }`,
+    { m: measurements },
+    withToken,
+  );
+  expect(result.data.ingestMeasurements).toEqual({ inserted: measurements.length, rejected: [] });
+}
+
+/** What Query.airQuality answers for the two cities, in the subscription's shape. */
+async function queriedWindows() {
+  const result = await graphql(
+    app,
+    `query ($cities: [String!]) { airQuality(cities: $cities) { ${FIELDS} } }`,
+    WINDOWS.variables,
+  );
+  expect(result.errors).toBeUndefined();
+  // biome-ignore lint/suspicious/noExplicitAny: compared as a whole with what was pushed
+  return result.data.airQuality as any[];
+}
+
+/** A run through the app's own mutation. */
+async function refreshMutation(at?: string): Promise<number> {
+  const result = await graphql(
+    app,
+    'mutation ($at: DateTime) { refreshAirQuality(at: $at) { id } }',
+    { at },
+    withToken,
+  );
+  expect(result.errors).toBeUndefined();
+  return Number(result.data.refreshAirQuality.id);
+}
+
+/** A run as another client (Adminer, a script) would make it, past the app's pool. */
+async function callRefresh(): Promise<number> {
+  const connection = await connect(t.db);
+  try {
+    await connection.query('CALL refresh_air_quality(UTC_TIMESTAMP(3))');
+    const [[row]] = await connection.query<RowDataPacket[]>(
+      'SELECT @refresh_air_quality_run_id AS id',
+    );
+    return Number(row?.id);
+  } finally {
+    await connection.end();
+  }
+}
+
+/** The windows pushed to one subscription, city by city, as run ids. */
+function runsByCity(received: Received): Record<string, number[]> {
+  const runs: Record<string, number[]> = {};
+  for (const window of received.values('airQuality')) {
+    const name = window.city.name as string;
+    runs[name] ??= [];
+    runs[name].push(Number(window.run.id));
+  }
+  return runs;
+}
+
+/** The last window pushed for a city. */
+function lastWindow(received: Received, city: string) {
+  return received
+    .values('airQuality')
+    .filter((window) => window.city.name === city)
+    .at(-1);
+}
+
+function hasRun(received: Received, runId: number) {
+  return ['Antwerpen', 'Gent'].every(
+    (city) => Number(lastWindow(received, city)?.run.id) === runId,
+  );
+}
+
+function subscribeOverWs(operation: Operation) {
+  const client = wsClient(wsUrl);
+  const received = wsSubscribe(client, operation);
+  const handle = { dispose: () => client.dispose() };
+  open.push(handle);
+  return received;
+}
+
+function subscribeOverSse(operation: Operation) {
+  const received = sseSubscribe(httpUrl, operation);
+  open.push(received);
+  return received;
+}
+
+/** Resolves when no subscription listens and the poller has stopped. */
+function untilIdle() {
+  return until(() => {
+    const { feed, connections } = app.liveStats();
+    return (
+      feed.listeners === 0 &&
+      feed.waiting === 0 &&
+      !feed.timerActive &&
+      !feed.polling &&
+      connections.webSockets === 0 &&
+      connections.eventStreams === 0
+    );
+  }, 'every subscription to end and the poller to stop');
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase(import.meta.filename);
+  // The app reaches MariaDB through a proxy the outage test cuts; the test itself goes direct.
+  proxy = await startTcpProxy({ host: t.db.host, port: t.db.port });
+  appPool = createPool({ ...t.db, host: '127.0.0.1', port: proxy.port }, 8);
+  counted = countStatements(appPool);
+  log = liveLogger();
+  app = buildApp({
+    pool: counted.pool,
+    config: { ...loadConfig({ API_TOKENS: TOKEN, POLL_INTERVAL_MS: '50' }), db: t.db },
+    logger: log.logger,
+    refreshWaitSeconds: 1,
+    live: { maxBackoffMs: 400 },
+  });
+  const { port } = await app.start(0, '127.0.0.1');
+  httpUrl = `http://127.0.0.1:${port}/graphql`;
+  wsUrl = `ws://127.0.0.1:${port}/graphql`;
+
+  await ingest([
+    measurement('Antwerpen', 'BETR801', 'PM10', 20, minutesAgo(30)),
+    measurement('Antwerpen', 'BETR802', 'NO2', 25, minutesAgo(40)),
+    measurement('Gent', 'BETN012', 'PM25', 7.5, minutesAgo(20)),
+    measurement('Leuven', 'BETL001', 'PM10', 12, minutesAgo(10)),
+  ]);
+  await t.pool.query(
+    "UPDATE location SET latitude = 51.2, longitude = 4.4 WHERE name IN ('BETR801', 'BETR802')",
+  );
+  await refreshMutation();
+});
+
+afterEach(async () => {
+  for (const handle of open.splice(0)) await handle.dispose();
+  await untilIdle();
+});
+
+afterAll(async () => {
+  await app?.stop();
+  await appPool?.end();
+  await proxy?.close();
+  await t?.drop();
+});
+
+describe('Subscription', () => {
+  it('is the contract of DESIGN.md', () => {
+    const sdl = printSchemaText().replace(/ *"""[\s\S]*?"""\n/g, '');
+    expect(sdl).toContain('type Subscription {');
+    expect(sdl).toContain('  airQuality(cities: [String!], country: String): CityAirQuality!\n');
+    expect(sdl).toContain('  airQualityRuns: AirQualityRun!\n');
+  });
+
+  it('pushes over graphql-ws and SSE: the current windows at once, then those of the EVENT and of refreshAirQuality, equal to the query', async () => {
+    const viaWs = subscribeOverWs(WINDOWS);
+    const viaSse = subscribeOverSse(WINDOWS);
+    const initial = await queriedWindows();
+    expect(initial.map((w) => w.city.name)).toEqual(['Antwerpen', 'Gent']);
+    for (const received of [viaWs, viaSse]) {
+      await received.until((r) => r.results.length === 2, 'the current windows');
+      expect(received.values('airQuality')).toEqual(initial);
+    }
+    expect(initial[0]).toMatchObject({
+      city: { name: 'Antwerpen', country: 'BE', latitude: 51.2, longitude: 4.4 },
+      pollutants: [
+        { parameter: 'NO2', average: 25 },
+        { parameter: 'PM10', average: 20 },
+      ],
+    });
+
+    // The EVENT itself, rescheduled to every second in this test's database.
+    const firstRun = Number(initial[0]?.run.id);
+    await ingest([measurement('Antwerpen', 'BETR801', 'PM10', 44, minutesAgo(5))]);
+    await withEventScheduler('ON', async () => {
+      await t.pool.query('ALTER EVENT refresh_air_quality ON SCHEDULE EVERY 1 SECOND ENABLE');
+      try {
+        for (const received of [viaWs, viaSse]) {
+          await received.until(
+            (r) => r.values('airQuality').some((w) => Number(w.run.id) > firstRun),
+            'a window of a run of the event',
+          );
+        }
+      } finally {
+        await t.pool.query('ALTER EVENT refresh_air_quality DISABLE');
+      }
+    });
+    // A run the event started before it was disabled holds the procedure's lock until it commits.
+    const settle = await connect(t.db);
+    await settle.query(
+      "DO GET_LOCK(LEFT(CONCAT('belair.refresh_air_quality.', DATABASE()), 64), 30)",
+    );
+    await settle.end();
+    const byEvent = await queriedWindows();
+    const eventRun = Number(byEvent[0]?.run.id);
+    expect(eventRun).toBeGreaterThan(firstRun);
+    expect(byEvent[0]?.pollutants).toContainEqual(
+      expect.objectContaining({ parameter: 'PM10', average: 32, count: 2 }),
+    );
+    for (const received of [viaWs, viaSse]) {
+      await received.until((r) => hasRun(r, eventRun), `the windows of run ${eventRun}`);
+      expect([lastWindow(received, 'Antwerpen'), lastWindow(received, 'Gent')]).toEqual(byEvent);
+    }
+
+    // The mutation.
+    const mutationRun = await refreshMutation();
+    const byMutation = await queriedWindows();
+    expect(Number(byMutation[0]?.run.id)).toBe(mutationRun);
+    for (const received of [viaWs, viaSse]) {
+      await received.until((r) => hasRun(r, mutationRun), `the windows of run ${mutationRun}`);
+      expect([lastWindow(received, 'Antwerpen'), lastWindow(received, 'Gent')]).toEqual(byMutation);
+      // Every push is a newer run than the one before it, city by city: nothing pushed twice.
+      for (const runs of Object.values(runsByCity(received))) {
+        expect(runs).toEqual([...new Set(runs)].sort((a, b) => a - b));
+      }
+      expect(received.failures).toEqual([]);
+      expect(received.completed).toBe(false);
+    }
+    // withEventScheduler may wait its turn behind other test runs on the same server.
+  }, 360_000);
+
+  it('costs the same statements per poll and one execution per event for 1 and for 500 subscribers', async () => {
+    const counters = () => {
+      const { feed, execution } = app.liveStats();
+      return {
+        statements: counted.count(),
+        feedStatements: feed.statements,
+        polls: feed.polls,
+        loads: feed.loads,
+        executions: execution.executions,
+        deliveries: execution.deliveries,
+      };
+    };
+    const delta = (before: ReturnType<typeof counters>, after: ReturnType<typeof counters>) => {
+      const d = Object.fromEntries(
+        Object.entries(after).map(([key, value]) => [
+          key,
+          value - before[key as keyof typeof before],
+        ]),
+      ) as ReturnType<typeof counters>;
+      return { ...d, statementsPerPoll: (d.statements - d.loads) / d.polls };
+    };
+    const push = async (subscriptions: Received[]) => {
+      const before = counters();
+      const run = await callRefresh();
+      for (const received of subscriptions) {
+        await received.until((r) => hasRun(r, run), `the windows of run ${run}`);
+      }
+      return delta(before, counters());
+    };
+
+    const one = [subscribeOverWs(WINDOWS)];
+    await one[0]?.until((r) => r.results.length === 2, 'the current windows');
+    const forOne = await push(one);
+
+    // 499 more over ten sockets: joining costs no statement and no execution (the windows
+    // executed for the first subscriber are reused).
+    const beforeJoining = counters();
+    const many = [...one];
+    for (let socket = 0; socket < 10; socket += 1) {
+      const client = wsClient(wsUrl);
+      open.push({ dispose: () => client.dispose() });
+      for (let i = 0; i < (socket === 0 ? 49 : 50); i += 1) many.push(wsSubscribe(client, WINDOWS));
+    }
+    for (const received of many) {
+      await received.until((r) => r.results.length >= 2, 'the current windows');
+    }
+    const joining = delta(beforeJoining, counters());
+    expect(many).toHaveLength(500);
+    expect(app.liveStats().feed.listeners).toBe(500);
+    expect(joining.executions).toBe(0);
+    expect(joining.deliveries).toBe(2 * 499);
+    expect(joining.statements).toBe(joining.polls);
+
+    const forMany = await push(many);
+    for (const d of [forOne, forMany]) {
+      // One statement a poll, one load of the new run, all of them the feed's.
+      expect(d.polls).toBeGreaterThan(0);
+      expect(d.statementsPerPoll).toBe(1);
+      expect(d.loads).toBe(1);
+      expect(d.statements).toBe(d.feedStatements);
+      // One execution per city window, however many subscribers receive it.
+      expect(d.executions).toBe(2);
+    }
+    expect(forOne.deliveries).toBe(2);
+    expect(forMany.deliveries).toBe(1000);
+    const values = many.map((received) => received.results.slice(-2));
+    for (const value of values) expect(value).toEqual(values[0]);
+  });
+
+  it('stops polling when the last subscriber leaves, and polls afresh when one comes', async () => {
+    const first = subscribeOverWs(RUNS);
+    await first.until((r) => r.results.length === 1, 'the current run');
+    const running = app.liveStats().feed;
+    expect(running.timerActive || running.polling).toBe(true);
+    const before = Number(first.values('airQualityRuns')[0].id);
+    await open.splice(0)[0]?.dispose();
+    await untilIdle();
+
+    // While nobody listens, a run lands: the poller does not see it...
+    const stopped = app.liveStats().feed;
+    const run = await callRefresh();
+    expect(run).toBeGreaterThan(before);
+    expect(app.liveStats().feed).toEqual(stopped);
+    expect(stopped.currentRunId).toBe(before);
+
+    // ...and the next subscriber waits for a fresh poll instead of the stale snapshot.
+    const next = subscribeOverWs(RUNS);
+    await next.until((r) => r.results.length === 1, 'the current run');
+    expect(next.values('airQualityRuns')).toEqual([
+      { id: String(run), evaluatedAt: expect.any(String) },
+    ]);
+    const restarted = app.liveStats().feed;
+    expect(restarted.polls).toBeGreaterThan(stopped.polls);
+    expect(restarted.timerActive || restarted.polling).toBe(true);
+  });
+
+  it('leaves no listener, timer or iterator behind 1,000 sockets opened and closed', async () => {
+    const clients = Array.from({ length: 1000 }, () => wsClient(wsUrl));
+    const subscriptions = clients.map((client, i) =>
+      wsSubscribe(client, i % 2 === 0 ? RUNS : WINDOWS),
+    );
+    const streams = Array.from({ length: 20 }, () => subscribeOverSse(RUNS));
+    for (const received of [...subscriptions, ...streams]) {
+      await received.until((r) => r.results.length >= 1, 'a first push');
+    }
+    const stats = app.liveStats();
+    expect(stats.feed.listeners).toBe(1020);
+    expect(stats.connections).toMatchObject({ webSockets: 1000, eventStreams: 20 });
+
+    for (const client of clients) await client.dispose();
+    for (const stream of streams) stream.dispose();
+    open.splice(0);
+    await untilIdle();
+    expect(app.liveStats().feed).toMatchObject({
+      listeners: 0,
+      waiting: 0,
+      timerActive: false,
+      polling: false,
+    });
+    for (const received of subscriptions) expect(received.failures).toEqual([]);
+  });
+
+  it('pushes nothing for a backfill run', async () => {
+    const runs = subscribeOverWs(RUNS);
+    const windows = subscribeOverWs(WINDOWS);
+    await runs.until((r) => r.results.length === 1, 'the current run');
+    await windows.until((r) => r.results.length === 2, 'the current windows');
+    const current = Number(runs.values('airQualityRuns')[0].id);
+
+    const backfill = await refreshMutation(minutesAgo(60));
+    expect(backfill).toBeGreaterThan(current);
+    const polls = app.liveStats().feed.polls;
+    await until(() => app.liveStats().feed.polls >= polls + 3, 'three polls after the backfill');
+    expect(app.liveStats().feed.currentRunId).toBe(current);
+
+    const next = await refreshMutation();
+    await runs.until((r) => r.results.length === 2, 'the next run');
+    await windows.until((r) => hasRun(r, next), 'the next windows');
+    expect(runs.values('airQualityRuns').map((run) => Number(run.id))).toEqual([current, next]);
+    expect(runsByCity(windows)).toEqual({ Antwerpen: [current, next], Gent: [current, next] });
+  });
+
+  it('keeps subscriptions open while MariaDB is unreachable, then pushes what changed, once', async () => {
+    const viaWs = subscribeOverWs(WINDOWS);
+    const viaSse = subscribeOverSse(RUNS);
+    await viaWs.until((r) => r.results.length === 2, 'the current windows');
+    await viaSse.until((r) => r.results.length === 1, 'the current run');
+    const before = Number(viaSse.values('airQualityRuns')[0].id);
+    const warnings = log.warnings.length;
+    const infos = log.infos.length;
+
+    proxy.cut();
+    await until(() => app.liveStats().feed.failedPolls >= 2, 'failed polls');
+    expect(app.liveStats().feed.down).toBe(true);
+    // Two runs while the feed cannot see them: only the last one is current when it is back.
+    const missed = await callRefresh();
+    const latest = await callRefresh();
+    expect(latest).toBeGreaterThan(missed);
+    const failed = app.liveStats().feed.failedPolls;
+    await until(() => app.liveStats().feed.failedPolls >= failed + 2, 'more failed polls');
+    proxy.restore();
+
+    await viaWs.until((r) => hasRun(r, latest), `the windows of run ${latest}`);
+    await viaSse.until((r) => r.results.length === 2, `run ${latest}`);
+    const after = await callRefresh();
+    await viaWs.until((r) => hasRun(r, after), `the windows of run ${after}`);
+    await viaSse.until((r) => r.results.length === 3, `run ${after}`);
+
+    expect(runsByCity(viaWs)).toEqual({
+      Antwerpen: [before, latest, after],
+      Gent: [before, latest, after],
+    });
+    expect(viaSse.values('airQualityRuns').map((run) => Number(run.id))).toEqual([
+      before,
+      latest,
+      after,
+    ]);
+    for (const received of [viaWs, viaSse]) {
+      expect(received.failures).toEqual([]);
+      expect(received.completed).toBe(false);
+    }
+    expect(log.warnings.slice(warnings)).toEqual([
+      expect.stringMatching(/^live updates: MariaDB does not answer \(.+\); retrying with backoff/),
+    ]);
+    expect(log.infos.slice(infos)).toEqual([
+      expect.stringMatching(/^live updates: MariaDB answers again after \d+ failed polls$/),
+    ]);
+    expect(log.errors).toEqual([]);
+  });
+
+  it('serves the GraphiQL subscription tab over SSE, and SSE by GET as an EventSource sends it', async () => {
+    const tab = graphiqlTabs().find((example) => example.query.startsWith('# Each new window'));
+    expect(tab).toBeDefined();
+    const viaGraphiql = subscribeOverSse({ query: tab?.query ?? '' });
+    await viaGraphiql.until((r) => r.results.length === 1, 'the window of Antwerpen');
+    const current = (await queriedWindows())[0];
+    expect(viaGraphiql.values('airQuality')).toEqual([
+      {
+        city: { name: 'Antwerpen' },
+        run: { evaluatedAt: current?.run.evaluatedAt },
+        belaqi: expect.any(Number),
+        eaqi: expect.any(String),
+        pollutants: [
+          { parameter: 'NO2', average: 25 },
+          { parameter: 'PM10', average: 32 },
+        ],
+      },
+    ]);
+
+    const query = 'subscription { airQualityRuns { id } }';
+    const controller = new AbortController();
+    const response = await fetch(`${httpUrl}?query=${encodeURIComponent(query)}`, {
+      headers: { accept: 'text/event-stream' },
+      signal: controller.signal,
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('text/event-stream');
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    let text = '';
+    while (!text.includes('\n\n', text.indexOf('event: next'))) {
+      const { value } = await reader.read();
+      text += new TextDecoder().decode(value);
+    }
+    expect(text).toContain(
+      `event: next\ndata: {"data":{"airQualityRuns":{"id":"${current?.run.id}"}}}\n\n`,
+    );
+    controller.abort();
+  });
+
+  it('answers bad subscriptions on the operation, and keeps the socket', async () => {
+    const client = wsClient(wsUrl);
+    open.push({ dispose: () => client.dispose() });
+    const badCountry = wsSubscribe(client, {
+      query: 'subscription { airQuality(country: "Belgium") { belaqi } }',
+    });
+    const badSyntax = wsSubscribe(client, { query: 'subscription { airQuality(' });
+    const unknownField = wsSubscribe(client, { query: 'subscription { weather { rain } }' });
+    await badCountry.until((r) => r.completed, 'the end of the bad subscription');
+    expect(badCountry.results).toEqual([
+      {
+        errors: [
+          expect.objectContaining({
+            message: 'country "Belgium" is not a two-letter ISO 3166-1 code such as BE.',
+            extensions: { code: 'BAD_USER_INPUT' },
+          }),
+        ],
+      },
+    ]);
+    for (const received of [badSyntax, unknownField]) {
+      await received.until((r) => r.failures.length === 1, 'an error');
+    }
+    expect(badSyntax.failures).toEqual([
+      [expect.objectContaining({ message: 'Syntax Error: Expected Name, found <EOF>.' })],
+    ]);
+    expect(unknownField.failures).toEqual([
+      [
+        expect.objectContaining({
+          message: 'Cannot query field "weather" on type "Subscription".',
+        }),
+      ],
+    ]);
+    const good = wsSubscribe(client, RUNS);
+    await good.until((r) => r.results.length === 1, 'a run on the same socket');
+    expect(app.liveStats().connections.webSockets).toBe(1);
+  });
+});
+
+describe('the connection cap and stop()', () => {
+  let small: ReturnType<typeof testApp>;
+  let smallWs: string;
+  let smallHttp: string;
+  beforeAll(async () => {
+    small = testApp(t, { MAX_CONNECTIONS: '2', POLL_INTERVAL_MS: '50' });
+    const { port } = await small.start(0, '127.0.0.1');
+    smallWs = `ws://127.0.0.1:${port}/graphql`;
+    smallHttp = `http://127.0.0.1:${port}/graphql`;
+  });
+  afterAll(async () => {
+    await small?.stop();
+  });
+
+  it('refuses sockets and streams beyond MAX_CONNECTIONS with a clear reason', async () => {
+    const first = wsClient(smallWs);
+    const second = wsClient(smallWs);
+    const a = wsSubscribe(first, RUNS);
+    const b = wsSubscribe(second, RUNS);
+    for (const received of [a, b]) await received.until((r) => r.results.length === 1, 'a run');
+
+    const third = wsClient(smallWs);
+    const refused = wsSubscribe(third, RUNS);
+    await refused.until((r) => r.failures.length === 1, 'the refusal');
+    expect(refused.failures[0]).toMatchObject({
+      code: 1013,
+      reason:
+        'The server holds its maximum of 2 live connections (MAX_CONNECTIONS): try again later.',
+    });
+    const stream = await fetch(smallHttp, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify(RUNS),
+    });
+    expect(stream.status).toBe(503);
+    expect(await stream.json()).toEqual({
+      errors: [
+        {
+          message:
+            'The server holds its maximum of 2 live connections (MAX_CONNECTIONS): try again later.',
+          extensions: { code: 'TOO_MANY_CONNECTIONS' },
+        },
+      ],
+    });
+    // Queries are not long-lived connections: never refused by the cap.
+    const query = await fetch(smallHttp, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ airQualityRuns(last: 1) { id } }' }),
+    });
+    expect(query.status).toBe(200);
+    expect(small.liveStats().connections).toEqual({
+      webSockets: 2,
+      eventStreams: 0,
+      refused: 2,
+      max: 2,
+    });
+
+    await first.dispose();
+    await until(() => small.liveStats().connections.webSockets === 1, 'the socket to close');
+    const again = wsSubscribe(third, RUNS);
+    await again.until((r) => r.results.length === 1, 'a run on a new socket');
+    await second.dispose();
+    await third.dispose();
+    await until(() => small.liveStats().connections.webSockets === 0, 'the sockets to close');
+  });
+
+  it('stop() closes sockets, ends SSE streams and stops the feed', async () => {
+    const client = wsClient(smallWs);
+    const viaWs = wsSubscribe(client, RUNS);
+    const viaSse = sseSubscribe(smallHttp, RUNS);
+    for (const received of [viaWs, viaSse]) {
+      await received.until((r) => r.results.length === 1, 'a run');
+    }
+    let closed: { code: number; reason: string } | undefined;
+    client.on('closed', (event) => {
+      closed = event as { code: number; reason: string };
+    });
+    await small.stop(5_000);
+    expect(small.server.listening).toBe(false);
+    await viaSse.until((r) => r.completed, 'the end of the SSE stream');
+    await until(() => closed !== undefined, 'the socket to close');
+    expect(closed).toMatchObject({ code: 1001 });
+    expect(small.liveStats().feed).toMatchObject({
+      listeners: 0,
+      waiting: 0,
+      timerActive: false,
+      polling: false,
+    });
+    await client.dispose();
+  });
+});
