@@ -32,16 +32,44 @@ interface Sizes {
   readonly subscribers: readonly number[];
   readonly runs: number;
 }
-const FULL: Sizes = { subscribers: [1_000, 5_000, 10_000], runs: 3 };
+const FULL: Sizes = { subscribers: [1_000, 5_000, 10_000], runs: 5 };
 const QUICK: Sizes = { subscribers: [50, 200], runs: 1 };
 
 export interface ServerKind {
   readonly name: string;
   /** The server's script under bench/. */
   readonly script: string;
+  /** It answers liveStats (the API's counters of live updates). */
+  readonly liveStats: boolean;
 }
 
-export const RAW: ServerKind = { name: 'raw ws broadcast', script: 'servers/raw-broadcast.ts' };
+export const RAW: ServerKind = {
+  name: 'raw ws broadcast',
+  script: 'servers/raw-broadcast.ts',
+  liveStats: false,
+};
+
+interface LiveStats {
+  readonly feed: { readonly polls: number; readonly statements: number };
+  readonly execution: { readonly executions: number };
+}
+
+/**
+ * SQL statements per poll over IDLE_MS without new runs: from the API's own counters of its feed
+ * where it has them (exact), else counted at the server's pool (whole polls in the interval).
+ */
+async function statementsPerPoll(server: Child, kind: ServerKind): Promise<number> {
+  if (kind.liveStats) {
+    const before = (await server.request<LiveStats>('liveStats')).feed;
+    await sleep(IDLE_MS);
+    const after = (await server.request<LiveStats>('liveStats')).feed;
+    return (after.statements - before.statements) / (after.polls - before.polls);
+  }
+  const before = await server.request<number>('statements');
+  await sleep(IDLE_MS);
+  const after = await server.request<number>('statements');
+  return ((after - before) * POLL_INTERVAL_MS) / IDLE_MS;
+}
 
 interface Measurement {
   readonly kind: string;
@@ -53,6 +81,8 @@ interface Measurement {
   readonly bytesPerSubscriber: number;
   readonly heapBytesPerSubscriber: number;
   readonly statementsPerPoll: number;
+  /** Selection-set executions per new run (the API only): shared per city, or per subscriber. */
+  readonly executionsPerRun?: number;
 }
 
 interface Memory {
@@ -94,10 +124,11 @@ async function measure(
       300_000,
     );
     const after = await server.request<Memory>('memory');
-    const statementsBefore = await server.request<number>('statements');
-    await sleep(IDLE_MS);
-    const statementsAfter = await server.request<number>('statements');
+    const statements = await statementsPerPoll(server, kind);
     const latencies: { summary: Summary; missing: number }[] = [];
+    const executionsBefore = kind.liveStats
+      ? (await server.request<LiveStats>('liveStats')).execution.executions
+      : 0;
     for (let run = 0; run < runs; run += 1) {
       await client.request('arm');
       await callRefresh(connection, nextRunAt());
@@ -113,6 +144,9 @@ async function measure(
       latencies.push({ summary: summarize(received), missing: delivered.missing });
       await sleep(500);
     }
+    const executionsAfter = kind.liveStats
+      ? (await server.request<LiveStats>('liveStats')).execution.executions
+      : 0;
     await client.request('close', {}, 120_000);
     latencies.sort((a, b) => a.summary.p99 - b.summary.p99);
     const middle = latencies[Math.floor(latencies.length / 2)] as {
@@ -127,7 +161,8 @@ async function measure(
       missing: latencies.reduce((sum, l) => sum + l.missing, 0),
       bytesPerSubscriber: (after.rss - before.rss) / subscribers,
       heapBytesPerSubscriber: (after.heapUsed - before.heapUsed) / subscribers,
-      statementsPerPoll: ((statementsAfter - statementsBefore) * POLL_INTERVAL_MS) / IDLE_MS,
+      statementsPerPoll: statements,
+      ...(kind.liveStats ? { executionsPerRun: (executionsAfter - executionsBefore) / runs } : {}),
     };
     context.log(
       `${kind.name}, ${subscribers}: p50 ${middle.summary.p50.toFixed(0)} ms, p99 ${middle.summary.p99.toFixed(0)} ms, ` +
@@ -216,6 +251,20 @@ function figuresOf(
       judge,
     }),
   );
+  if (top.executionsPerRun !== undefined) {
+    figures.push(
+      figure({
+        measure: `${subject.name}: selection-set executions per new run, ${n(largest)} subscribers`,
+        value: top.executionsPerRun,
+        unit: '',
+        baseline: {
+          measure: `with ${n(smallest)}`,
+          value: find(subject.name, smallest).executionsPerRun ?? Number.NaN,
+        },
+        judge,
+      }),
+    );
+  }
   return figures;
 }
 
@@ -274,15 +323,18 @@ export async function runFanOut(context: ScenarioContext, kinds: readonly Server
           'delivery is timed from the moment the CALL that committed the new run returned to the ' +
           `moment the client received its message; ${sizes.runs} runs per size, the run with the ` +
           "median p99 reported. Memory: the server's resident memory after all subscribed minus " +
-          'before, after full garbage collections, divided by the subscribers. Statements: counted ' +
-          `at the server's mysql2 pool over ${IDLE_MS / 1000} s without new runs.`,
+          'before, after full garbage collections, divided by the subscribers. Statements per ' +
+          `poll, over ${IDLE_MS / 1000} s without new runs: the API's own counters of its feed ` +
+          '(statements / polls); for the raw server, counted at its mysql2 pool. Executions: ' +
+          "the API's counter of selection-set executions for subscription events.",
         `All figures: ${measurements
           .map(
             (m) =>
               `${m.kind} ${m.subscribers.toLocaleString('en-US')}: opened in ${(m.openMs / 1000).toFixed(1)} s, ` +
               `p50/p99/max ${m.latency.p50.toFixed(0)}/${m.latency.p99.toFixed(0)}/${m.latency.max.toFixed(0)} ms, ` +
               `${(m.bytesPerSubscriber / 1024).toFixed(1)} KB (heap ${(m.heapBytesPerSubscriber / 1024).toFixed(1)} KB) per subscriber, ` +
-              `${m.statementsPerPoll.toFixed(2)} statements/poll${m.missing > 0 ? `, ${m.missing} deliveries missing` : ''}`,
+              `${m.statementsPerPoll.toFixed(2)} statements/poll` +
+              `${m.executionsPerRun === undefined ? '' : `, ${m.executionsPerRun} executions per run`}${m.missing > 0 ? `, ${m.missing} deliveries missing` : ''}`,
           )
           .join('; ')}.`,
       ],
@@ -295,7 +347,11 @@ export async function runFanOut(context: ScenarioContext, kinds: readonly Server
   }
 }
 
-export const GRAPHQL_WS: ServerKind = { name: 'graphql-ws (API)', script: 'servers/api-server.ts' };
+export const GRAPHQL_WS: ServerKind = {
+  name: 'graphql-ws (API)',
+  script: 'servers/api-server.ts',
+  liveStats: true,
+};
 
 /** Whether this build of the API has the airQuality subscription (the live updates). */
 function apiHasSubscriptions(): boolean {

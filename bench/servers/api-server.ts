@@ -21,6 +21,7 @@ serveRequests({
   ...profileRequests,
   memory: () => memoryAfterGc(),
   statements: () => counted.statements(),
+  liveStats: () => app.liveStats(),
 });
 sendReady({ port });
 
