@@ -2,6 +2,7 @@ import { performance } from 'node:perf_hooks';
 import type { Connection } from 'mysql2/promise';
 import { schema } from '../../src/schema/index.js';
 import { type Child, startChild } from '../lib/child.js';
+import { type Profile, summarizeProfile } from '../lib/cpu-profile.js';
 import { createBenchDatabase } from '../lib/database.js';
 import { BELGIAN_LAYOUT, createStations, insertSeries } from '../lib/generate.js';
 import { type Summary, sleep, summarize } from '../lib/measure.js';
@@ -83,6 +84,8 @@ interface Measurement {
   readonly statementsPerPoll: number;
   /** Selection-set executions per new run (the API only): shared per city, or per subscriber. */
   readonly executionsPerRun?: number;
+  /** CPU profile of the server over one more run, where a target was missed. */
+  readonly profile?: string;
 }
 
 interface Memory {
@@ -94,18 +97,44 @@ const now = () => performance.timeOrigin + performance.now();
 
 let localAddressIndex = 0;
 
-async function measure(
-  context: ScenarioContext,
-  kind: ServerKind,
-  subscribers: number,
-  runs: number,
-  env: Record<string, string>,
-  client: Child,
-  connection: Connection,
-  nextRunAt: () => Date,
-  cities: readonly string[],
-): Promise<Measurement> {
-  const server = await startChild<{ port: number }>(kind.script, { env });
+interface MeasureArgs {
+  readonly context: ScenarioContext;
+  readonly kind: ServerKind;
+  readonly subscribers: number;
+  readonly runs: number;
+  readonly env: Record<string, string>;
+  readonly client: Child;
+  readonly connection: Connection;
+  readonly nextRunAt: () => Date;
+  readonly cities: readonly string[];
+  /** Whether to profile the server over one more run, given what was measured. */
+  readonly profileIf: (latency: Summary) => boolean;
+}
+
+/** Commits a new run and times its delivery to every armed subscriber, from the commit. */
+async function deliverRun(args: MeasureArgs): Promise<{ summary: Summary; missing: number }> {
+  await args.client.request('arm');
+  await callRefresh(args.connection, args.nextRunAt());
+  const visible = now();
+  const delivered = await args.client.request<{
+    times: number[];
+    missing: number;
+    errors: string[];
+  }>('collect', { timeoutMs: 60_000 }, 90_000);
+  if (delivered.errors.length > 0) {
+    throw new Error(`${args.kind.name}: ${delivered.errors.join('; ')}`);
+  }
+  const received = delivered.times.filter((t) => !Number.isNaN(t)).map((t) => t - visible);
+  return { summary: summarize(received), missing: delivered.missing };
+}
+
+async function executions(server: Child, kind: ServerKind): Promise<number> {
+  return kind.liveStats ? (await server.request<LiveStats>('liveStats')).execution.executions : 0;
+}
+
+async function measure(args: MeasureArgs): Promise<Measurement> {
+  const { kind, subscribers, runs, client } = args;
+  const server = await startChild<{ port: number }>(kind.script, { env: args.env });
   try {
     const before = await server.request<Memory>('memory');
     // A source address of its own for each batch of sockets: closed sockets linger in TIME_WAIT
@@ -116,7 +145,7 @@ async function measure(
       {
         url: `ws://127.0.0.1:${server.ready.port}/graphql`,
         count: subscribers,
-        cities,
+        cities: args.cities,
         query: SUBSCRIPTION,
         localAddress: `127.0.${1 + Math.floor(localAddressIndex / 250)}.${1 + (localAddressIndex % 250)}`,
         concurrency: 100,
@@ -126,33 +155,25 @@ async function measure(
     const after = await server.request<Memory>('memory');
     const statements = await statementsPerPoll(server, kind);
     const latencies: { summary: Summary; missing: number }[] = [];
-    const executionsBefore = kind.liveStats
-      ? (await server.request<LiveStats>('liveStats')).execution.executions
-      : 0;
+    const executionsBefore = await executions(server, kind);
     for (let run = 0; run < runs; run += 1) {
-      await client.request('arm');
-      await callRefresh(connection, nextRunAt());
-      const visible = now();
-      const delivered = await client.request<{
-        times: number[];
-        missing: number;
-        errors: string[];
-      }>('collect', { timeoutMs: 60_000 }, 90_000);
-      if (delivered.errors.length > 0)
-        throw new Error(`${kind.name}: ${delivered.errors.join('; ')}`);
-      const received = delivered.times.filter((t) => !Number.isNaN(t)).map((t) => t - visible);
-      latencies.push({ summary: summarize(received), missing: delivered.missing });
+      latencies.push(await deliverRun(args));
       await sleep(500);
     }
-    const executionsAfter = kind.liveStats
-      ? (await server.request<LiveStats>('liveStats')).execution.executions
-      : 0;
-    await client.request('close', {}, 120_000);
+    const executionsAfter = await executions(server, kind);
     latencies.sort((a, b) => a.summary.p99 - b.summary.p99);
     const middle = latencies[Math.floor(latencies.length / 2)] as {
       summary: Summary;
       missing: number;
     };
+    let profile: string | undefined;
+    if (args.profileIf(middle.summary)) {
+      args.context.log(`profiling ${kind.name} over one more run to ${subscribers} subscribers`);
+      await server.request('profileStart');
+      await deliverRun(args);
+      profile = summarizeProfile(await server.request<Profile>('profileStop'));
+    }
+    await client.request('close', {}, 120_000);
     const measurement: Measurement = {
       kind: kind.name,
       subscribers,
@@ -163,8 +184,9 @@ async function measure(
       heapBytesPerSubscriber: (after.heapUsed - before.heapUsed) / subscribers,
       statementsPerPoll: statements,
       ...(kind.liveStats ? { executionsPerRun: (executionsAfter - executionsBefore) / runs } : {}),
+      ...(profile ? { profile } : {}),
     };
-    context.log(
+    args.context.log(
       `${kind.name}, ${subscribers}: p50 ${middle.summary.p50.toFixed(0)} ms, p99 ${middle.summary.p99.toFixed(0)} ms, ` +
         `${(measurement.bytesPerSubscriber / 1024).toFixed(1)} KB/subscriber, ${measurement.statementsPerPoll.toFixed(2)} statements/poll`,
     );
@@ -172,6 +194,17 @@ async function measure(
   } finally {
     await server.stop();
   }
+}
+
+function profileOf(measurements: readonly Measurement[]): { profile?: string } {
+  const profiled = measurements.find((m) => m.profile !== undefined);
+  if (!profiled?.profile) return {};
+  return {
+    profile:
+      `The ${profiled.kind} process over one more run delivered to ` +
+      `${profiled.subscribers.toLocaleString('en-US')} subscribers (V8 CPU profile, from the ` +
+      `commit until the last delivery):\n\n${profiled.profile}`,
+  };
 }
 
 function figuresOf(
@@ -297,18 +330,28 @@ export async function runFanOut(context: ScenarioContext, kinds: readonly Server
     const measurements: Measurement[] = [];
     for (const subscribers of sizes.subscribers) {
       for (const kind of kinds) {
+        const raw = measurements.find((m) => m.kind === RAW.name && m.subscribers === subscribers);
+        const largest = subscribers === sizes.subscribers[sizes.subscribers.length - 1];
         measurements.push(
-          await measure(
+          await measure({
             context,
             kind,
             subscribers,
-            sizes.runs,
+            runs: sizes.runs,
             env,
             client,
             connection,
             nextRunAt,
             cities,
-          ),
+            // The subject at the largest size, where a target is missed (and in a smoke run, so
+            // that CI exercises the profiling).
+            profileIf: (latency) =>
+              kind !== RAW &&
+              largest &&
+              (context.quick ||
+                latency.p99 > 1000 ||
+                (raw !== undefined && latency.p99 > 1.5 * raw.latency.p99)),
+          }),
         );
       }
     }
@@ -316,6 +359,7 @@ export async function runFanOut(context: ScenarioContext, kinds: readonly Server
       scenario: 'fan-out',
       title: '4. Fan-out: subscribers served by one API process',
       figures: figuresOf(measurements, kinds, sizes, !context.quick),
+      ...profileOf(measurements),
       notes: [
         `Each server runs in a process of its own and polls MariaDB every ${POLL_INTERVAL_MS} ms ` +
           '(the API default is 1,000 ms: add up to that much to every delivery). The subscribers ' +
