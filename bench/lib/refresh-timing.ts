@@ -40,7 +40,7 @@ export interface WindowSpec {
 }
 
 /**
- * Empties measurement and loads, in one bulk transaction, `history` rows one minute apart per
+ * Empties measurement and loads, in one bulk transaction, `history` rows (maybe 0) one minute apart per
  * series ending at historyEnd, then each window's rows spread evenly over its three hours. The
  * windows must lie after historyEnd (and after each other's three hours) to hold exactly their
  * rows.
@@ -55,12 +55,14 @@ export async function loadHistoryAndWindows(
   const { pollutants } = BELGIAN_LAYOUT;
   await emptyMeasurements(connection);
   await bulkLoad(connection, async () => {
-    await insertSeries(connection, {
-      end: historyEnd,
-      perSeries: history / series,
-      stepMs: 60_000,
-      pollutants,
-    });
+    if (history > 0) {
+      await insertSeries(connection, {
+        end: historyEnd,
+        perSeries: history / series,
+        stepMs: 60_000,
+        pollutants,
+      });
+    }
     for (const window of windows) {
       const perSeries = window.rows / series;
       await insertSeries(connection, {

@@ -4,9 +4,9 @@ import { schema } from '../../src/schema/index.js';
 import { type Child, startChild } from '../lib/child.js';
 import { type Profile, summarizeProfile } from '../lib/cpu-profile.js';
 import { createBenchDatabase } from '../lib/database.js';
-import { BELGIAN_LAYOUT, createStations, insertSeries } from '../lib/generate.js';
+import { BELGIAN_LAYOUT, createStations } from '../lib/generate.js';
 import { type Summary, sleep, summarize } from '../lib/measure.js';
-import { callRefresh } from '../lib/refresh-timing.js';
+import { callRefresh, loadHistoryAndWindows } from '../lib/refresh-timing.js';
 import { type Figure, figure } from '../lib/result.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { serverEnv } from '../lib/server-env.js';
@@ -25,6 +25,8 @@ export const SUBSCRIPTION = `subscription Bench($cities: [String!]) {
 }`;
 
 const WINDOW_END = new Date('2025-01-15T12:00:00.000Z');
+/** One current window: 10 readings per series in its three hours. */
+const WINDOW_ROWS = 10_000;
 /** Both servers poll this often here; the API's default is 1,000 ms. */
 const POLL_INTERVAL_MS = 100;
 const IDLE_MS = 3_000;
@@ -309,12 +311,9 @@ export async function runFanOut(context: ScenarioContext, kinds: readonly Server
   let client: Child | undefined;
   try {
     await createStations(connection, BELGIAN_LAYOUT);
-    await insertSeries(connection, {
-      end: WINDOW_END,
-      perSeries: 10,
-      stepMs: 1_080_000,
-      pollutants: BELGIAN_LAYOUT.pollutants,
-    });
+    await loadHistoryAndWindows(connection, 0, WINDOW_END, [
+      { end: WINDOW_END, rows: WINDOW_ROWS },
+    ]);
     let run = 0;
     const nextRunAt = () => new Date(WINDOW_END.getTime() + run++);
     await callRefresh(connection, nextRunAt());

@@ -2,9 +2,9 @@ import { type LoadResult, loadTest } from '../lib/autocannon.js';
 import { type Child, startChild } from '../lib/child.js';
 import { type Profile, summarizeProfile } from '../lib/cpu-profile.js';
 import { createBenchDatabase } from '../lib/database.js';
-import { BELGIAN_LAYOUT, createStations, insertSeries } from '../lib/generate.js';
+import { BELGIAN_LAYOUT, createStations } from '../lib/generate.js';
 import { median } from '../lib/measure.js';
-import { callRefresh } from '../lib/refresh-timing.js';
+import { callRefresh, loadHistoryAndWindows } from '../lib/refresh-timing.js';
 import { figure } from '../lib/result.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { serverEnv } from '../lib/server-env.js';
@@ -21,6 +21,8 @@ export const AIR_QUALITY = `{ airQuality { city { name country } windowStart win
   pollutants { parameter unit average min max count locations latestMeasuredAt belaqi eaqi } } }`;
 
 const WINDOW_END = new Date('2025-01-15T12:00:00.000Z');
+/** One current window: 10 readings per series in its three hours. */
+const WINDOW_ROWS = 10_000;
 const CONNECTIONS = 10;
 const TARGET = 0.8;
 
@@ -74,12 +76,9 @@ async function run(context: ScenarioContext) {
   const env = serverEnv(bench.db);
   try {
     await createStations(connection, BELGIAN_LAYOUT);
-    await insertSeries(connection, {
-      end: WINDOW_END,
-      perSeries: 10,
-      stepMs: 1_080_000,
-      pollutants: BELGIAN_LAYOUT.pollutants,
-    });
+    await loadHistoryAndWindows(connection, 0, WINDOW_END, [
+      { end: WINDOW_END, rows: WINDOW_ROWS },
+    ]);
     await callRefresh(connection, WINDOW_END);
 
     const server = await startChild<{ port: number }>('servers/api-server.ts', { env });
