@@ -7,7 +7,7 @@ import {
   insertSeries,
   seriesCount,
 } from './generate.js';
-import { median, timeMs } from './measure.js';
+import { median, sleep, timeMs } from './measure.js';
 
 /** Timing refresh_air_quality against the bare aggregate SELECT it wraps. */
 
@@ -74,6 +74,28 @@ export async function loadHistoryAndWindows(
     }
   });
   await analyzeMeasurements(connection);
+  await settle(connection);
+}
+
+/**
+ * Waits (at most maxMs) until InnoDB has written most of the pages a bulk load left dirty, so
+ * that the flushing of a load does not run under the first measurements.
+ */
+export async function settle(connection: Connection, maxMs = 30_000): Promise<void> {
+  const deadline = Date.now() + maxMs;
+  for (;;) {
+    const [rows] = (await connection.query(
+      `/* settle */ SELECT
+         MAX(CASE WHEN VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_DIRTY' THEN VARIABLE_VALUE END) AS dirty,
+         MAX(CASE WHEN VARIABLE_NAME = 'INNODB_BUFFER_POOL_PAGES_TOTAL' THEN VARIABLE_VALUE END) AS total
+       FROM information_schema.GLOBAL_STATUS
+       WHERE VARIABLE_NAME IN ('INNODB_BUFFER_POOL_PAGES_DIRTY', 'INNODB_BUFFER_POOL_PAGES_TOTAL')`,
+    )) as unknown as [{ dirty: string; total: string }[]];
+    const dirty = Number(rows[0]?.dirty ?? 0);
+    const total = Number(rows[0]?.total ?? 1);
+    if (dirty <= total * 0.05 || Date.now() > deadline) return;
+    await sleep(500);
+  }
 }
 
 export async function callRefresh(connection: Connection, at: Date): Promise<void> {

@@ -120,9 +120,10 @@ function summary(records: readonly RunRecord[]): string {
       .map((figure) => [
         record.result.scenario,
         figure.measure,
-        figure.ratio === undefined
-          ? formatValue(figure.value, figure.unit)
-          : formatRatio(figure.ratio),
+        // A target on the ratio shows the ratio; a target on the value itself, the value.
+        figure.ratio !== undefined && figure.target?.text.endsWith('×')
+          ? formatRatio(figure.ratio)
+          : formatValue(figure.value, figure.unit),
         figure.target?.text ?? '',
         verdict(figure),
       ]),

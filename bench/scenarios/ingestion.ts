@@ -20,6 +20,7 @@ import {
   readingsAt,
 } from '../lib/ingest-paths.js';
 import { timeMs } from '../lib/measure.js';
+import { settle } from '../lib/refresh-timing.js';
 import { type Figure, figure } from '../lib/result.js';
 import type { Scenario, ScenarioContext } from '../lib/scenario.js';
 import { serverEnv } from '../lib/server-env.js';
@@ -94,6 +95,7 @@ async function run(context: ScenarioContext) {
       }),
     );
     await analyzeMeasurements(connection);
+    await settle(connection);
     const server = await startChild<{ port: number }>('servers/api-server.ts', {
       env: serverEnv(bench.db, { API_TOKENS: TOKEN }),
     });

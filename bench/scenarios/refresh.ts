@@ -39,7 +39,7 @@ interface Sizes {
 const FULL: Sizes = {
   histories: [500_000, 5_000_000],
   windows: [10_000, 100_000],
-  repetitions: 15,
+  repetitions: 25,
 };
 const QUICK: Sizes = { histories: [10_000, 100_000], windows: [1_000, 10_000], repetitions: 1 };
 
