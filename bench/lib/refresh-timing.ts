@@ -81,7 +81,7 @@ export async function loadHistoryAndWindows(
  * Waits (at most maxMs) until InnoDB has written most of the pages a bulk load left dirty, so
  * that the flushing of a load does not run under the first measurements.
  */
-export async function settle(connection: Connection, maxMs = 30_000): Promise<void> {
+export async function settle(connection: Connection, maxMs = 20_000): Promise<void> {
   const deadline = Date.now() + maxMs;
   for (;;) {
     const [rows] = (await connection.query(

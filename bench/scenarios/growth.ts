@@ -41,7 +41,7 @@ interface Sizes {
   readonly repetitions: number;
 }
 
-const FULL: Sizes = { history: 500_000, window: 10_000, batches: 20, repetitions: 9 };
+const FULL: Sizes = { history: 500_000, window: 10_000, batches: 20, repetitions: 15 };
 const QUICK: Sizes = { history: 10_000, window: 1_000, batches: 1, repetitions: 1 };
 
 interface Scale {
