@@ -25,9 +25,13 @@ export interface Profile {
 
 const ROOT = new URL('../../', import.meta.url).pathname;
 
+const IDLE = 'idle: waiting for MariaDB, the network or a timer';
+
 /** Where a function lives: an npm package, a file of this project, Node itself, or V8. */
-function placeOf(url: string): string {
-  if (url === '') return '(V8: GC, native, idle)';
+function placeOf(url: string, functionName: string): string {
+  if (functionName === '(idle)') return IDLE;
+  if (functionName === '(garbage collector)') return 'garbage collection';
+  if (url === '') return 'native code (socket writes, string encoding, V8)';
   if (url.startsWith('node:')) return 'Node.js internals';
   const path = url.replace(/^file:\/\//, '');
   const match = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
@@ -58,7 +62,7 @@ export function summarizeProfile(profile: Profile, limit = 12): string {
     const count = hits.get(node.id) ?? 0;
     if (count === 0) continue;
     const { functionName, url, lineNumber } = node.callFrame;
-    const place = placeOf(url);
+    const place = placeOf(url, functionName);
     byPlace.set(place, (byPlace.get(place) ?? 0) + count);
     const name =
       url === ''
@@ -67,8 +71,16 @@ export function summarizeProfile(profile: Profile, limit = 12): string {
     byFunction.set(name, (byFunction.get(name) ?? 0) + count);
   }
   const seconds = (profile.endTime - profile.startTime) / 1e6;
+  const idle = byPlace.get(IDLE) ?? 0;
+  const busy = [...byPlace]
+    .filter(([place]) => place !== IDLE)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([place, hits]) => `${place} ${((hits * 100) / Math.max(1, total - idle)).toFixed(0)} %`);
   return [
-    `${total} samples over ${seconds.toFixed(1)} s. Self time by package or file:`,
+    `${total} samples over ${seconds.toFixed(1)} s; the process was busy ` +
+      `${(((total - idle) * 100) / Math.max(1, total)).toFixed(0)} % of the time, and of that ` +
+      `time the largest shares went to ${busy.join(', ')}. Self time by package or file:`,
     '',
     markdownTable(['where', 'self time'], top(byPlace, total, limit)),
     '',

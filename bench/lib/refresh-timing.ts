@@ -8,6 +8,7 @@ import {
   seriesCount,
 } from './generate.js';
 import { median, sleep, timeMs } from './measure.js';
+import { markdownTable } from './report.js';
 
 /** Timing refresh_air_quality against the bare aggregate SELECT it wraps. */
 
@@ -172,4 +173,47 @@ export async function measureRefresh(
     });
   }
   return timings;
+}
+
+function oneLine(sql: string, length = 90): string {
+  const text = sql.replace(/\s+/g, ' ').trim();
+  return text.length > length ? `${text.slice(0, length)}…` : text;
+}
+
+/**
+ * What one run is made of, server side: the duration of each statement of the procedure and of
+ * the bare SELECT (SHOW PROFILES), and the bare SELECT's plan. The profile of a missed refresh
+ * target.
+ */
+export async function profileRefresh(connection: Connection, at: Date): Promise<string> {
+  await connection.query('SET SESSION profiling = 1, SESSION profiling_history_size = 100');
+  try {
+    await callRefresh(connection, at);
+    await connection.query(WITH_INDEX, [at, at]);
+    const [profiles] = (await connection.query('SHOW PROFILES')) as unknown as [
+      { Duration: number; Query: string }[],
+    ];
+    const [plan] = (await connection.query(`EXPLAIN ${WITH_INDEX}`, [at, at])) as unknown as [
+      Record<string, unknown>[],
+    ];
+    const statements = profiles
+      .filter((p) => !/^SET SESSION profiling/i.test(p.Query))
+      .map((p) => [oneLine(p.Query), `${(Number(p.Duration) * 1000).toFixed(2)} ms`]);
+    const columns = ['table', 'type', 'key', 'rows', 'Extra'];
+    return [
+      'Server-side durations of one CALL (its statements, in order) and of the bare SELECT ' +
+        '(SHOW PROFILES):',
+      '',
+      markdownTable(['statement', 'duration'], statements),
+      '',
+      "The bare SELECT's plan (EXPLAIN):",
+      '',
+      markdownTable(
+        columns,
+        plan.map((row) => columns.map((column) => String(row[column] ?? ''))),
+      ),
+    ].join('\n');
+  } finally {
+    await connection.query('SET SESSION profiling = 0');
+  }
 }
