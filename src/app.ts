@@ -10,11 +10,14 @@ import {
 } from './context.js';
 import { readBodyWithin } from './http/body-limit.js';
 import { graphiqlTabs } from './http/graphiql-examples.js';
+import { useCompiledMutations } from './http/use-compiled-mutations.js';
 import { useHealthEndpoints } from './http/use-health-endpoints.js';
+import { useWindowCache, type WindowCacheStats } from './http/use-window-cache.js';
 import { createLiveUpdates, type LiveStats } from './live/live-updates.js';
 import { schema } from './schema/index.js';
 
 export type { AppDeps, Context } from './context.js';
+export type { WindowCacheStats } from './http/use-window-cache.js';
 export type { LiveStats } from './live/live-updates.js';
 
 export interface App {
@@ -26,6 +29,8 @@ export interface App {
   readonly server: Server;
   /** Counters of live updates: the feed's polls and statements, executions, connections. */
   liveStats(): LiveStats;
+  /** Counters of the cache of whole answers that read the current windows. */
+  windowCacheStats(): WindowCacheStats;
   /** Listens on the port (0: any free one) and resolves with the address. */
   start(port: number, host?: string): Promise<{ port: number; url: string }>;
   /**
@@ -39,6 +44,7 @@ export interface App {
 /** Builds the API on its dependencies; nothing here reads the environment or listens. */
 export function buildApp(deps: AppDeps): App {
   const live = createLiveUpdates(deps);
+  const windowCache = useWindowCache({ feed: live.feed, schema });
   const yoga = createYoga<InitialContext, Context>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -53,7 +59,12 @@ export function buildApp(deps: AppDeps): App {
     // Expected errors (GraphQLErrors with extensions.code) reach the client as they are; anything
     // else is masked as "Unexpected error." and Yoga logs it in full (with its cause and stack).
     maskedErrors: true,
-    plugins: [useHealthEndpoints(deps.pool), live.plugin],
+    plugins: [
+      useHealthEndpoints(deps.pool),
+      useCompiledMutations(),
+      live.plugin,
+      windowCache.plugin,
+    ],
   });
 
   const limit = deps.config.maxBodyBytes;
@@ -83,6 +94,7 @@ export function buildApp(deps: AppDeps): App {
     yoga,
     server,
     liveStats: () => live.stats(),
+    windowCacheStats: () => windowCache.stats(),
     start(port, host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

@@ -21,8 +21,15 @@ export interface AppDeps {
   readonly logger: YogaLogger;
   /** How long refreshAirQuality waits for a run in progress before REFRESH_BUSY. Default 5. */
   readonly refreshWaitSeconds?: number;
-  /** Live updates: the feed's longest backoff (default 30 s), graphql-ws pings (default 12 s). */
-  readonly live?: { readonly maxBackoffMs?: number; readonly keepAliveMs?: number };
+  /**
+   * Live updates: the feed's longest backoff (default 30 s), how long it keeps polling after the
+   * last query read the current windows (default 30 s), graphql-ws pings (default 12 s).
+   */
+  readonly live?: {
+    readonly maxBackoffMs?: number;
+    readonly queryIdleMs?: number;
+    readonly keepAliveMs?: number;
+  };
 }
 
 /** The GraphQL context of one operation (one HTTP request, or one WebSocket operation). */
@@ -32,7 +39,7 @@ export interface Context {
   readonly logger: YogaLogger;
   readonly refreshWaitSeconds: number;
   readonly writeAccess: WriteAccess;
-  /** The process's one live feed, which subscriptions listen to. */
+  /** The process's one live feed: subscriptions listen to it, queries read its snapshot. */
   readonly feed: AirQualityFeed;
   /** Per-operation DataLoaders; replaced after writes (see resetLoaders). */
   loaders: Loaders;
@@ -83,12 +90,12 @@ export function createContextFactory(
       refreshWaitSeconds,
       writeAccess,
       feed: deps.feed,
-      loaders: createLoaders(deps.pool),
+      loaders: createLoaders(deps.pool, deps.feed),
     };
   };
 }
 
 /** After a write, what the loaders cached may be stale: later fields read afresh. */
 export function resetLoaders(context: Context): void {
-  context.loaders = createLoaders(context.pool);
+  context.loaders = createLoaders(context.pool, context.feed);
 }

@@ -3,15 +3,29 @@ import { type CityWindow, listCityHistory, listCurrentWindows } from './db/air-q
 import { type City, findCitiesByIds } from './db/cities.js';
 import { type LocationRow, listLocationsByCityIds } from './db/locations.js';
 import type { Queryable } from './db/queryable.js';
+import { type AirQualityFeed, selectWindows } from './live/air-quality-feed.js';
 
 /**
  * Per-request batching of every field that fans out over a list: however many cities a query
  * selects, each of these costs one SQL statement per request (per distinct range for history).
+ *
+ * The current windows come from the live feed's snapshot of the current run, which costs no SQL
+ * while it is fresh (see AirQualityFeed.read); they are read from MariaDB only when the feed
+ * cannot vouch for its snapshot. One request reads the snapshot once, so that all its fields
+ * answer from the same run.
  */
 export interface Loaders {
   readonly city: DataLoader<number, City | null>;
   /** A city's window in the current run; null when the city has no rows in it. */
   readonly currentWindow: DataLoader<number, CityWindow | null>;
+  /**
+   * The current windows of the given city names (all when null) of a country (any when null),
+   * by country and city name.
+   */
+  currentWindows(filter: {
+    readonly cityNames: readonly string[] | null;
+    readonly country: string | null;
+  }): Promise<readonly CityWindow[]>;
   readonly locations: DataLoader<number, readonly LocationRow[]>;
   /** A city's windows from the runs with from ≤ evaluatedAt ≤ to, oldest first. */
   history(from: Date, to: Date): DataLoader<number, readonly CityWindow[]>;
@@ -33,8 +47,22 @@ function byKey<K, V, R>(
   return keys.map((key) => reduce(groups.get(key) ?? []));
 }
 
-export function createLoaders(db: Queryable): Loaders {
+/** The part of the live feed the loaders use. */
+export type CurrentWindowSource = Pick<AirQualityFeed, 'read' | 'wake'>;
+
+export function createLoaders(db: Queryable, feed: CurrentWindowSource): Loaders {
   const histories = new Map<string, DataLoader<number, readonly CityWindow[]>>();
+  let snapshot: ReturnType<CurrentWindowSource['read']> | undefined;
+  const readSnapshot = () => {
+    snapshot ??= feed.read();
+    return snapshot;
+  };
+  /** Reads MariaDB in place of the feed; an answer is news the feed may be waiting for. */
+  const fromDatabase = async <T>(read: () => Promise<T>): Promise<T> => {
+    const value = await read();
+    feed.wake();
+    return value;
+  };
   return {
     city: new DataLoader(async (ids) =>
       byKey(
@@ -44,14 +72,21 @@ export function createLoaders(db: Queryable): Loaders {
         (found) => found[0] ?? null,
       ),
     ),
-    currentWindow: new DataLoader(async (cityIds) =>
-      byKey(
+    currentWindow: new DataLoader(async (cityIds) => {
+      const current = await readSnapshot();
+      if (current) return cityIds.map((id) => current.event?.byCityId.get(id) ?? null);
+      return byKey(
         cityIds,
-        await listCurrentWindows(db, { cityIds }),
+        await fromDatabase(() => listCurrentWindows(db, { cityIds })),
         (w) => w.cityId,
         (found) => found[0] ?? null,
-      ),
-    ),
+      );
+    }),
+    async currentWindows(filter) {
+      const current = await readSnapshot();
+      if (current) return current.event ? selectWindows(filter)(current.event) : [];
+      return fromDatabase(() => listCurrentWindows(db, filter));
+    },
     locations: new DataLoader(async (cityIds) =>
       byKey(
         cityIds,

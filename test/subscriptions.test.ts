@@ -1,5 +1,5 @@
 import type { YogaLogger } from 'graphql-yoga';
-import type { Pool, RowDataPacket } from 'mysql2/promise';
+import type { Pool } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type App, buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
@@ -7,6 +7,7 @@ import { graphiqlTabs } from '../src/http/graphiql-examples.js';
 import { printSchemaText } from '../src/schema/print.js';
 import { graphql, TOKEN, testApp, withToken } from './helpers/app.js';
 import {
+  callRefresh as callRefreshElsewhere,
   connect,
   createPool,
   createTestDatabase,
@@ -115,18 +116,7 @@ async function refreshMutation(at?: string): Promise<number> {
 }
 
 /** A run as another client (Adminer, a script) would make it, past the app's pool. */
-async function callRefresh(): Promise<number> {
-  const connection = await connect(t.db);
-  try {
-    await connection.query('CALL refresh_air_quality(UTC_TIMESTAMP(3))');
-    const [[row]] = await connection.query<RowDataPacket[]>(
-      'SELECT @refresh_air_quality_run_id AS id',
-    );
-    return Number(row?.id);
-  } finally {
-    await connection.end();
-  }
-}
+const callRefresh = () => callRefreshElsewhere(t.db);
 
 /** The windows pushed to one subscription, city by city, as run ids. */
 function runsByCity(received: Received): Record<string, number[]> {
@@ -194,7 +184,8 @@ beforeAll(async () => {
     config: { ...loadConfig({ API_TOKENS: TOKEN, POLL_INTERVAL_MS: '50' }), db: t.db },
     logger: log.logger,
     refreshWaitSeconds: 1,
-    live: { maxBackoffMs: 400 },
+    // Queries keep the poller running for 100 ms only, so that each test ends with it stopped.
+    live: { maxBackoffMs: 400, queryIdleMs: 100 },
   });
   const { port } = await app.start(0, '127.0.0.1');
   httpUrl = `http://127.0.0.1:${port}/graphql`;
@@ -267,10 +258,12 @@ describe('Subscription', () => {
     });
     // A run the event started before it was disabled holds the procedure's lock until it commits.
     const settle = await connect(t.db);
-    await settle.query(
-      "DO GET_LOCK(LEFT(CONCAT('belair.refresh_air_quality.', DATABASE()), 64), 30)",
-    );
+    await settle.query("DO GET_LOCK(belair_lock_name('refresh_air_quality'), 30)");
     await settle.end();
+    // Queries answer from the feed's snapshot, at most one poll interval behind MariaDB: wait for
+    // a poll that started after the last run.
+    const polled = app.liveStats().feed.polls;
+    await until(() => app.liveStats().feed.polls >= polled + 2, 'a poll after the last run');
     const byEvent = await queriedWindows();
     const eventRun = Number(byEvent[0]?.run.id);
     expect(eventRun).toBeGreaterThan(firstRun);
@@ -528,6 +521,34 @@ describe('Subscription', () => {
     controller.abort();
   });
 
+  it('runs queries and mutations over graphql-ws, with the token from connectionParams', async () => {
+    const mutation = { query: 'mutation { refreshAirQuality { id } }' };
+    const anonymous = wsClient(wsUrl);
+    const withParams = wsClient(wsUrl, { connectionParams: { Authorization: `Bearer ${TOKEN}` } });
+    open.push({ dispose: () => anonymous.dispose() }, { dispose: () => withParams.dispose() });
+    const refused = wsSubscribe(anonymous, mutation);
+    const refreshed = wsSubscribe(withParams, mutation);
+    for (const received of [refused, refreshed]) {
+      await received.until((r) => r.completed, 'the answer');
+    }
+    const query = wsSubscribe(anonymous, { query: '{ airQualityRuns(last: 1) { id } }' });
+    await query.until((r) => r.completed, 'the answer');
+    expect(refused.results).toEqual([
+      {
+        data: null,
+        errors: [
+          expect.objectContaining({
+            path: ['refreshAirQuality'],
+            extensions: { code: 'UNAUTHENTICATED' },
+          }),
+        ],
+      },
+    ]);
+    const run = refreshed.results[0]?.data.refreshAirQuality.id;
+    expect(Number(run)).toBeGreaterThan(0);
+    expect(query.results).toEqual([{ data: { airQualityRuns: [{ id: run }] } }]);
+  });
+
   it('answers bad subscriptions on the operation, and keeps the socket', async () => {
     const client = wsClient(wsUrl);
     open.push({ dispose: () => client.dispose() });
@@ -536,6 +557,23 @@ describe('Subscription', () => {
     });
     const badSyntax = wsSubscribe(client, { query: 'subscription { airQuality(' });
     const unknownField = wsSubscribe(client, { query: 'subscription { weather { rain } }' });
+    const deep = 'city { airQuality { '.repeat(5);
+    const tooDeep = wsSubscribe(client, {
+      query: `subscription { airQuality { ${deep} belaqi ${'} } '.repeat(5)} } }`,
+    });
+    await tooDeep.until((r) => r.completed, 'the end of the too deep subscription');
+    // Refused when it starts, not answered with an error at every push.
+    expect(tooDeep.results).toEqual([
+      {
+        errors: [
+          expect.objectContaining({
+            message:
+              "The operation's depth is 12, above the limit of 10: select fewer fields or split it.",
+            extensions: { code: 'QUERY_TOO_COMPLEX' },
+          }),
+        ],
+      },
+    ]);
     await badCountry.until((r) => r.completed, 'the end of the bad subscription');
     expect(badCountry.results).toEqual([
       {

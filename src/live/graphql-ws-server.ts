@@ -1,5 +1,10 @@
 import type { Server } from 'node:http';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
+import {
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FormattedExecutionResult,
+  GraphQLError,
+} from 'graphql';
 import type { ServerOptions, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
@@ -29,6 +34,25 @@ type Enveloped = ExecutionArgs & {
 };
 
 /**
+ * Errors as a WebSocket client should see them: without extensions.http, the status and headers
+ * an error asks of an HTTP response (Yoga drops it from HTTP bodies likewise). Undefined when
+ * there is nothing to drop, so that graphql-ws sends the result as it is.
+ */
+function withoutHttpExtensions(result: ExecutionResult): FormattedExecutionResult | undefined {
+  if (!result.errors?.some((error) => error.extensions?.http !== undefined)) return undefined;
+  return {
+    ...result,
+    errors: result.errors.map((error) => {
+      const { http: _http, ...extensions } = error.extensions ?? {};
+      const formatted = error.toJSON();
+      return Object.keys(extensions).length > 0
+        ? { ...formatted, extensions }
+        : { ...formatted, extensions: undefined };
+    }),
+  };
+}
+
+/**
  * graphql-ws (the graphql-transport-ws protocol) on the HTTP server's own port and GraphQL path.
  * Every operation goes through yoga.getEnveloped, as graphql-yoga's graphql-ws example does, so
  * WebSocket operations get the plugins (shared execution, masked errors) and the context factory
@@ -41,13 +65,20 @@ type Enveloped = ExecutionArgs & {
 export function mountGraphqlWs(
   server: Server,
   yoga: YogaServerInstance<InitialContext, Context>,
-  options: { path: string; limit: ConnectionLimit; keepAliveMs: number },
+  options: {
+    path: string;
+    limit: ConnectionLimit;
+    keepAliveMs: number;
+    /** The largest message accepted, as MAX_BODY_BYTES is for HTTP; larger ones close with 1009. */
+    maxPayloadBytes: number;
+  },
 ): GraphqlWsEndpoint {
-  const wss = new WebSocketServer({ noServer: true });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
   const served = useServer(
     {
       execute: (args) => (args as Enveloped).execute(args),
       subscribe: (args) => (args as Enveloped).subscribe(args),
+      onNext: (_ctx, _id, _payload, _args, result) => withoutHttpExtensions(result),
       onSubscribe: async (ctx, _id, params: SubscribePayload) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,

@@ -49,10 +49,14 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
     pollIntervalMs: deps.config.pollIntervalMs,
     logger: deps.logger,
     ...(deps.live?.maxBackoffMs === undefined ? {} : { maxBackoffMs: deps.live.maxBackoffMs }),
+    ...(deps.live?.queryIdleMs === undefined ? {} : { queryIdleMs: deps.live.queryIdleMs }),
   });
   const sharing = useSharedExecution<Context>({
     // Fresh loaders per event: a subscription's own loaders would serve its first event forever.
-    executionContext: (context) => ({ ...context, loaders: createLoaders(context.pool) }),
+    executionContext: (context) => ({
+      ...context,
+      loaders: createLoaders(context.pool, context.feed),
+    }),
   });
   const limit = new ConnectionLimit(deps.config.maxConnections);
   const eventStreams = new Set<ServerResponse>();
@@ -67,6 +71,7 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
         path: yoga.graphqlEndpoint,
         limit,
         keepAliveMs: deps.live?.keepAliveMs ?? 12_000,
+        maxPayloadBytes: deps.config.maxBodyBytes,
       });
     },
     admit(request, response) {

@@ -3,6 +3,7 @@ import { type AirQualityRun, listRuns, RefreshBusyError, refreshAirQuality } fro
 import { builder } from './builder.js';
 import { requireInstant } from './date-time-input.js';
 import { badUserInput, expectedError } from './errors.js';
+import { checkSubscriptionComplexity } from './subscription-complexity.js';
 
 export const AirQualityRunRef = builder.objectRef<AirQualityRun>('AirQualityRun');
 
@@ -53,11 +54,13 @@ builder.subscriptionField('airQualityRuns', (t) =>
     type: AirQualityRunRef,
     description:
       'The current run at once, then each new current run: a run that becomes the one with the latest evaluatedAt. A backfill (refreshAirQuality with a past instant) is not pushed.',
-    subscribe: (_root, _args, context) =>
-      context.feed.stream(
+    subscribe: (_root, _args, context, info) => {
+      checkSubscriptionComplexity(context, info);
+      return context.feed.stream(
         (event) => [event.run],
         () => 'run',
-      ),
+      );
+    },
     resolve: (run) => run,
   }),
 );
@@ -74,13 +77,9 @@ builder.mutationField('refreshAirQuality', (t) =>
     resolve: async (_root, args, context) => {
       const at = args.at ? requireInstant('at', args.at) : new Date();
       const connection = await context.pool.getConnection();
+      let run: AirQualityRun;
       try {
-        const run = await refreshAirQuality(connection, {
-          at,
-          waitSeconds: context.refreshWaitSeconds,
-        });
-        resetLoaders(context);
-        return run;
+        run = await refreshAirQuality(connection, { at, waitSeconds: context.refreshWaitSeconds });
       } catch (error) {
         if (error instanceof RefreshBusyError) {
           throw expectedError('REFRESH_BUSY', error.message);
@@ -89,6 +88,11 @@ builder.mutationField('refreshAirQuality', (t) =>
       } finally {
         connection.release();
       }
+      // Read-your-writes: once this answers, every query of this process sees the new run (when
+      // it is the current one); runs made elsewhere show within one poll interval.
+      await context.feed.refresh();
+      resetLoaders(context);
+      return run;
     },
   }),
 );

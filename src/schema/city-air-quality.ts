@@ -1,10 +1,11 @@
-import { type CityWindow, listCurrentWindows, type PollutantWindow } from '../db/air-quality.js';
+import type { CityWindow, PollutantWindow } from '../db/air-quality.js';
 import { selectWindows } from '../live/air-quality-feed.js';
 import { AirQualityRunRef } from './air-quality-run.js';
 import { boundedList, countryArgument } from './arguments.js';
 import { builder } from './builder.js';
 import { CityRef } from './city.js';
 import { EaqiLevel, Pollutant } from './enums.js';
+import { checkSubscriptionComplexity } from './subscription-complexity.js';
 
 export const CityAirQualityRef = builder.objectRef<CityWindow>('CityAirQuality');
 export const PollutantWindowRef = builder.objectRef<PollutantWindow>('PollutantWindow');
@@ -81,7 +82,7 @@ builder.queryField('airQuality', (t) =>
       country: t.arg.string(),
     },
     resolve: (_root, args, context) =>
-      listCurrentWindows(context.pool, {
+      context.loaders.currentWindows({
         cityNames: boundedList('cities', args.cities, MAX_CITY_NAMES),
         country: countryArgument(args.country),
       }),
@@ -98,14 +99,14 @@ builder.subscriptionField('airQuality', (t) =>
       cities: t.arg.stringList(),
       country: t.arg.string(),
     },
-    subscribe: (_root, args, context) =>
-      context.feed.stream(
-        selectWindows({
-          cityNames: boundedList('cities', args.cities, MAX_CITY_NAMES),
-          country: countryArgument(args.country),
-        }),
-        (window) => window.cityId,
-      ),
+    subscribe: (_root, args, context, info) => {
+      checkSubscriptionComplexity(context, info);
+      const select = selectWindows({
+        cityNames: boundedList('cities', args.cities, MAX_CITY_NAMES),
+        country: countryArgument(args.country),
+      });
+      return context.feed.stream(select, (window) => window.cityId);
+    },
     resolve: (window) => window,
   }),
 );

@@ -1,6 +1,6 @@
 import type { YogaLogger } from 'graphql-yoga';
 import type { Pool } from 'mysql2/promise';
-import { type App, buildApp } from '../../src/app.js';
+import { type App, type AppDeps, buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { TestDatabase } from './database.js';
 
@@ -21,7 +21,7 @@ export function recordingLogger(): YogaLogger & { errors: unknown[][] } {
 export function testApp(
   t: TestDatabase,
   env: Record<string, string> = {},
-  options: { pool?: Pool; refreshWaitSeconds?: number } = {},
+  options: { pool?: Pool; refreshWaitSeconds?: number; live?: AppDeps['live'] } = {},
 ): App & { logger: ReturnType<typeof recordingLogger> } {
   const config = { ...loadConfig({ API_TOKENS: TOKEN, ...env }), db: t.db };
   const logger = recordingLogger();
@@ -30,6 +30,7 @@ export function testApp(
     config,
     logger,
     refreshWaitSeconds: options.refreshWaitSeconds ?? 1,
+    ...(options.live ? { live: options.live } : {}),
   });
   return Object.assign(app, { logger });
 }

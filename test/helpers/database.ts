@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
-import mysql, { type Connection, type Pool } from 'mysql2/promise';
+import mysql, { type Connection, type Pool, type RowDataPacket } from 'mysql2/promise';
 import type { DatabaseConfig } from '../../src/config.js';
 import { loadConfig } from '../../src/config.js';
 import { migrate } from '../../src/db/migrate.js';
@@ -45,6 +45,23 @@ export async function createTestDatabase(testFile: string): Promise<TestDatabase
 
 export async function connect(db: DatabaseConfig): Promise<Connection> {
   return mysql.createConnection(connectionOptions(db));
+}
+
+/**
+ * A run as another client (Adminer, a script, another API process) would make it: a CALL on a
+ * connection of its own, past any pool the app uses. Returns the run's id.
+ */
+export async function callRefresh(db: DatabaseConfig): Promise<number> {
+  const connection = await connect(db);
+  try {
+    await connection.query('CALL refresh_air_quality(UTC_TIMESTAMP(3))');
+    const [[row]] = await connection.query<RowDataPacket[]>(
+      'SELECT @refresh_air_quality_run_id AS id',
+    );
+    return Number(row?.id);
+  } finally {
+    await connection.end();
+  }
 }
 
 /**

@@ -1,0 +1,199 @@
+import { randomBytes } from 'node:crypto';
+import { createLogger } from 'graphql-yoga';
+import { buildApp } from '../app.js';
+import { createGraphqlClient } from '../client/graphql-client.js';
+import { type Config, ConfigError, loadConfig } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { createPool } from '../db/pool.js';
+import { createMeasurementGenerator, SERIES } from '../generator/generate.js';
+import { runBackfill, runGenerator } from '../generator/run-generator.js';
+import { formatCount } from './format.js';
+import {
+  argumentsOrExit,
+  isEntryPoint,
+  parseCommandLine,
+  positiveNumber,
+  runUntilInterrupted,
+  wholeNumber,
+} from './options.js';
+
+const USAGE = `Usage: npm run demo -- [options]
+
+One command for a first look: applies sql/ to the database of the DB_* variables (openaq on
+127.0.0.1:3306 as root by default), starts the API on PORT (default 4000), fills the last hours
+with generated measurements, then keeps generating at a visible rate and refreshes the windows
+every few seconds, so that they move while you watch them in GraphiQL. Ctrl-C stops everything.
+
+Options:
+  --rate <perMinute>       live measurements a minute (default 600)
+  --refresh-every <s>      seconds between two refreshAirQuality calls (default 20)
+  --backfill <hours>       hours filled at the start (default 3)
+  --seed <text>            the generator's seed (default: a random one)
+  --duration <seconds>     stop by itself after this long (default: at Ctrl-C)
+  -h, --help               this text`;
+
+export interface DemoArguments {
+  readonly perMinute: number;
+  readonly refreshEverySeconds: number;
+  readonly backfillHours: number;
+  readonly seed: string | undefined;
+  readonly durationSeconds: number | undefined;
+}
+
+export function parseDemoArguments(argv: string[]): DemoArguments | 'help' {
+  const { values } = parseCommandLine(argv, {
+    options: {
+      rate: { type: 'string', default: '600' },
+      'refresh-every': { type: 'string', default: '20' },
+      backfill: { type: 'string', default: '3' },
+      seed: { type: 'string' },
+      duration: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  return {
+    perMinute: positiveNumber('--rate', values.rate, 600_000),
+    refreshEverySeconds: wholeNumber('--refresh-every', values['refresh-every'], 1, 3600),
+    backfillHours: positiveNumber('--backfill', values.backfill, 24 * 31),
+    seed: values.seed,
+    durationSeconds:
+      values.duration === undefined
+        ? undefined
+        : wholeNumber('--duration', values.duration, 1, 365 * 24 * 3600),
+  };
+}
+
+export interface DemoIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: Record<string, string | undefined>;
+  readonly signal?: AbortSignal;
+}
+
+function clock(): string {
+  return new Date().toISOString().slice(11, 19);
+}
+
+const FIRST_QUERY = `{ airQuality { city { name } belaqi eaqi windowEnd
+    pollutants { parameter average count latestMeasuredAt } } }`;
+
+export async function main(argv: string[], io: DemoIo): Promise<number> {
+  const args = argumentsOrExit(() => parseDemoArguments(argv), USAGE, io);
+  if ('exitCode' in args) return args.exitCode;
+  let config: Config;
+  try {
+    config = loadConfig(io.env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    io.stderr.write(`${error.message}\n`);
+    return 2;
+  }
+  // Writes need a token; without API_TOKENS the demo makes one up for this run.
+  const token = config.apiTokens[0] ?? `demo-${randomBytes(12).toString('hex')}`;
+  config = { ...config, apiTokens: config.apiTokens.length > 0 ? config.apiTokens : [token] };
+  const say = (text: string) => io.stdout.write(text);
+
+  const migration = await migrate(config.db);
+  if (migration.warning) io.stderr.write(`${migration.warning}\n`);
+  const pool = createPool(config.db, config.dbPoolSize);
+  const app = buildApp({ pool, config, logger: createLogger('warn') });
+  let ok = true;
+  try {
+    const { port } = await app.start(config.port);
+    const endpoint = `http://localhost:${port}/graphql`;
+    say(
+      [
+        '',
+        'belair demo',
+        `  GraphiQL  ${endpoint}`,
+        `  token     ${token}`,
+        `            (GraphiQL, Headers tab: {"Authorization": "Bearer ${token}"})`,
+        `  database  ${config.db.database} on ${config.db.host}:${config.db.port}`,
+        '  first look, in GraphiQL:',
+        `    ${FIRST_QUERY.replace(/\n\s*/g, ' ')}`,
+        '',
+        '',
+      ].join('\n'),
+    );
+    const client = createGraphqlClient({ endpoint, token });
+    const generator = createMeasurementGenerator(
+      args.seed === undefined ? {} : { seed: args.seed },
+    );
+    const refresh = async () => {
+      const run = await client.refreshAirQuality();
+      say(
+        `${clock()} windows refreshed: run ${run.id}, ${formatCount(run.measurements)} measurements in ${run.cities} cities\n`,
+      );
+    };
+    const sink = { ingest: client.ingestMeasurements, refresh };
+    const signal = io.signal ? { signal: io.signal } : {};
+
+    say(`${clock()} filling the last ${args.backfillHours} h of ${SERIES.length} series…\n`);
+    const backfill = await runBackfill({
+      generator,
+      sink,
+      hours: args.backfillHours,
+      perMinute: args.perMinute,
+      seriesCount: SERIES.length,
+      ...signal,
+    });
+    say(
+      `${clock()} backfill: ${formatCount(backfill.sent)} measurements over the last ${args.backfillHours} h (${formatCount(backfill.inserted)} new)\n`,
+    );
+    if (backfill.lastError) {
+      io.stderr.write(`backfill: ${backfill.lastError}\n`);
+      ok = false;
+    }
+
+    say(
+      `${clock()} live at ${formatCount(args.perMinute)}/min, windows refreshed every ${args.refreshEverySeconds} s; Ctrl-C to stop\n`,
+    );
+    let refreshing: Promise<void> | undefined;
+    const timer = setInterval(() => {
+      refreshing ??= refresh()
+        .catch((error: Error) => {
+          io.stderr.write(`refresh failed: ${error.message}\n`);
+        })
+        .finally(() => {
+          refreshing = undefined;
+        });
+    }, args.refreshEverySeconds * 1000);
+    try {
+      const live = await runGenerator({
+        generator,
+        sink,
+        perMinute: args.perMinute,
+        ...(args.durationSeconds === undefined ? {} : { durationMs: args.durationSeconds * 1000 }),
+        ...signal,
+        progressIntervalMs: 10_000,
+        onProgress: (totals) =>
+          say(
+            `${clock()} ${formatCount(totals.sent)} measurements sent (${formatCount(totals.inserted)} new)\n`,
+          ),
+      });
+      say(
+        `${clock()} stopped: ${formatCount(live.sent)} live measurements sent (${formatCount(live.inserted)} new, ${formatCount(live.rejected)} rejected)\n`,
+      );
+      ok &&= live.failed === 0 && live.rejected === 0;
+    } finally {
+      clearInterval(timer);
+      await refreshing;
+    }
+  } finally {
+    await app.stop();
+    await pool.end();
+  }
+  return ok ? 0 : 1;
+}
+
+if (isEntryPoint(import.meta.url)) {
+  await runUntilInterrupted('stopping the generator and the API', (signal) =>
+    main(process.argv.slice(2), {
+      stdout: process.stdout,
+      stderr: process.stderr,
+      env: process.env,
+      signal,
+    }),
+  );
+}
