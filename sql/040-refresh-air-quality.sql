@@ -69,13 +69,20 @@ BEGIN
   -- The inner SELECT is a range scan of measurement_window, which covers every column it reads.
   -- The access path is pinned (FORCE INDEX, STRAIGHT_JOIN): starting from location instead would
   -- walk each station's whole history through the primary key, costing what the table holds.
-  -- The outer SELECT adds the index levels to the few hundred grouped rows.
+  -- The outer SELECT adds the index levels to the few hundred grouped rows. They are the rule of
+  -- belaqi_level() and eaqi_level() (030-index-levels.sql) written inline: a stored function call
+  -- costs about 50 µs, which for 100 rows × 2 levels was 10 ms a run, as much as aggregating 10k
+  -- window rows (npm run bench -- --scenario refresh); a correlated subquery costs a tenth of it.
+  -- test/air-quality-levels.test.ts checks that both give the same levels.
   INSERT INTO city_air_quality
     (run_id, city_id, pollutant, unit, average, min, max, count, locations, latest_measured_at,
      belaqi, eaqi)
   SELECT v_run, w.city_id, w.pollutant, p.canonical_unit, w.average, w.min, w.max, w.count,
          w.locations, w.latest_measured_at,
-         belaqi_level(w.pollutant, w.average), eaqi_level(w.pollutant, w.average)
+         (SELECT COALESCE(MIN(CASE WHEN w.average <= b.upper_bound THEN b.level END), MAX(b.level) + 1)
+            FROM belaqi_band b WHERE b.pollutant = w.pollutant),
+         (SELECT COALESCE(MIN(CASE WHEN w.average <= e.upper_bound THEN e.level END), MAX(e.level))
+            FROM eaqi_band e WHERE e.pollutant = w.pollutant)
   FROM (
     SELECT l.city_id, m.pollutant,
            AVG(m.value) AS average, MIN(m.value) AS min, MAX(m.value) AS max,

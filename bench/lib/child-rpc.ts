@@ -1,0 +1,65 @@
+/**
+ * The child side of bench/lib/child.ts: answers the bench process's requests. Only for processes
+ * started by startChild (they have an IPC channel).
+ */
+
+type Handler = (args: Record<string, unknown>) => unknown;
+
+export function serveRequests(handlers: Record<string, Handler>): void {
+  process.on('message', (message: { id: number; type: string } & Record<string, unknown>) => {
+    const handler = handlers[message.type];
+    Promise.resolve()
+      .then(() => {
+        if (!handler) throw new Error(`unknown request ${message.type}`);
+        return handler(message);
+      })
+      .then(
+        (value) => process.send?.({ id: message.id, ok: true, value }),
+        (error: unknown) =>
+          process.send?.({
+            id: message.id,
+            ok: false,
+            error: (error as Error).message ?? String(error),
+          }),
+      );
+  });
+  // The bench process going away (or its IPC channel closing) ends this one too.
+  process.on('disconnect', () => process.exit(0));
+}
+
+export function sendReady(value: Record<string, unknown>): void {
+  process.send?.({ type: 'ready', value });
+}
+
+/** Resident and heap memory after two full collections (node --expose-gc). */
+export function memoryAfterGc(): { rss: number; heapUsed: number } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  gc?.();
+  const usage = process.memoryUsage();
+  return { rss: usage.rss, heapUsed: usage.heapUsed };
+}
+
+let profiler: import('node:inspector/promises').Session | undefined;
+
+/**
+ * CPU profiling of this process on request, so that a profile covers the load and not the
+ * start-up: profileStart, then profileStop answers with the V8 profile.
+ */
+export const profileRequests = {
+  async profileStart() {
+    const { Session } = await import('node:inspector/promises');
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    return true;
+  },
+  async profileStop() {
+    if (!profiler) throw new Error('profileStop without profileStart');
+    const { profile } = await profiler.post('Profiler.stop');
+    profiler.disconnect();
+    profiler = undefined;
+    return profile;
+  },
+};
