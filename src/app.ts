@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Readable } from 'node:stream';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import {
   type AppDeps,
@@ -51,6 +52,9 @@ export function buildApp(deps: AppDeps): App {
     context: createContextFactory({ ...deps, feed: live.feed }),
     logging: deps.logger,
     landingPage: false,
+    // GraphiQL's scripts and styles come with the package and are served inline, so that GraphiQL
+    // works without access to a CDN (air-gapped hosts, offline laptops).
+    renderGraphiQL,
     graphiql: () => ({
       title: 'belair',
       defaultTabs: graphiqlTabs(),

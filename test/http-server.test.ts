@@ -105,6 +105,9 @@ describe('the HTTP server', () => {
     ]) {
       expect(html).toContain(text);
     }
+    // GraphiQL's code is in the page itself: nothing is fetched from a CDN.
+    expect(html).not.toMatch(/<script[^>]+src=["']https?:|<link[^>]+href=["']https?:/);
+    expect(html).not.toContain('unpkg.com');
   });
 
   it('follows GraphQL over HTTP: GET for queries only, the media type asked for', async () => {
