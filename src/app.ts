@@ -13,6 +13,7 @@ import { readBodyWithin } from './http/body-limit.js';
 import { graphiqlTabs } from './http/graphiql-examples.js';
 import { useCompiledMutations } from './http/use-compiled-mutations.js';
 import { useHealthEndpoints } from './http/use-health-endpoints.js';
+import { useItemLevelInputErrors } from './http/use-item-level-input-errors.js';
 import { useWindowCache, type WindowCacheStats } from './http/use-window-cache.js';
 import { createLiveUpdates, type LiveStats } from './live/live-updates.js';
 import { schema } from './schema/index.js';
@@ -65,6 +66,7 @@ export function buildApp(deps: AppDeps): App {
     maskedErrors: true,
     plugins: [
       useHealthEndpoints(deps.pool),
+      useItemLevelInputErrors(),
       useCompiledMutations(),
       live.plugin,
       windowCache.plugin,

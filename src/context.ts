@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { YogaLogger } from 'graphql-yoga';
 import type { Pool } from 'mysql2/promise';
 import type { Config } from './config.js';
+import type { ItemLevelInputErrors } from './http/use-item-level-input-errors.js';
 import type { AirQualityFeed } from './live/air-quality-feed.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
@@ -43,6 +44,8 @@ export interface Context {
   readonly feed: AirQualityFeed;
   /** Per-operation DataLoaders; replaced after writes (see resetLoaders). */
   loaders: Loaders;
+  /** Items of an ingestMeasurements batch that GraphQL would refuse, set aside before execution. */
+  itemLevelInputErrors?: ItemLevelInputErrors;
 }
 
 /** What Yoga (HTTP) or graphql-ws (connectionParams) hands the context factory. */

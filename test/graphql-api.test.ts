@@ -362,6 +362,64 @@ describe('the GraphQL API', () => {
     });
   });
 
+  it('rejects items GraphQL itself would refuse one by one, instead of failing the batch', async () => {
+    const good = DATA[0] as Input;
+    const { city: _city, ...withoutCity } = good;
+    const result = await graphql(
+      app,
+      INGEST,
+      {
+        m: [
+          { ...good, location: 'BETR811' },
+          withoutCity,
+          { ...good, location: 'BETR812', value: '12.5' },
+          { ...good, location: 'BETR813', parameter: 'pm2.5' },
+          { ...good, location: 'BETR814', colour: 'red' },
+          'not a measurement',
+          { ...good, location: 'BETR815', latitude: 'north', sourceName: 7 },
+          { ...good, location: 'BETR816', value: 12.5 },
+        ],
+      },
+      withToken,
+    );
+    expect(result.errors).toBeUndefined();
+    expect(result.data.ingestMeasurements).toEqual({
+      received: 8,
+      inserted: 2,
+      updated: 0,
+      unchanged: 0,
+      rejected: [
+        { index: 1, reason: 'city is missing: it is required.' },
+        { index: 2, reason: 'value: Float cannot represent non numeric value: "12.5".' },
+        {
+          index: 3,
+          reason: expect.stringMatching(/^parameter: Value "pm2\.5" does not exist in "Pollutant" enum\./),
+        },
+        { index: 4, reason: 'colour is not a field of MeasurementInput.' },
+        { index: 5, reason: 'The item "not a measurement" is not an object with measurement fields.' },
+        {
+          index: 6,
+          reason:
+            'latitude: Float cannot represent non numeric value: "north". sourceName: String cannot represent a non string value: 7.',
+        },
+      ],
+    });
+    const [rows] = await t.pool.query<RowDataPacket[]>(
+      'SELECT l.name FROM measurement m JOIN location l ON l.id = m.location_id ORDER BY l.name',
+    );
+    expect(rows.map((r) => r.name)).toEqual(['BETR811', 'BETR816']);
+
+    // Indices stay those of the batch sent when the item-level checks also reject something.
+    const mixed = await graphql(
+      app,
+      INGEST,
+      { m: [{ ...good, value: 'x' }, { ...good, location: 'BETR817', value: -3 }, good] },
+      withToken,
+    );
+    expect(mixed.data.ingestMeasurements.rejected.map((r: { index: number }) => r.index)).toEqual([0, 1]);
+    expect(mixed.data.ingestMeasurements).toMatchObject({ received: 3, unchanged: 0, inserted: 1 });
+  });
+
   it('refuses writes without a token or with a wrong one, storing nothing', async () => {
     for (const [headers, message] of [
       [{}, 'This operation writes data: send the header Authorization: Bearer <token>'],

@@ -50,12 +50,28 @@ builder.mutationField('ingestMeasurements', (t) =>
         ...m,
         measuredAt: m.measuredAt instanceof Date ? m.measuredAt : m.measuredAt.raw,
       }));
+      // Items GraphQL itself would have refused were set aside before execution
+      // (use-item-level-input-errors.ts): they count as received, and as rejected at their index.
+      const setAside = context.itemLevelInputErrors;
+      const maxBatch = context.config.ingestMaxBatch;
       try {
-        const result = await ingestMeasurements(context.pool, items, {
-          maxBatch: context.config.ingestMaxBatch,
-        });
+        if (setAside && setAside.received > maxBatch) {
+          throw new BatchTooLargeError(setAside.received, maxBatch);
+        }
+        const result = await ingestMeasurements(context.pool, items, { maxBatch });
         resetLoaders(context);
-        return result;
+        if (!setAside) return result;
+        return {
+          ...result,
+          received: setAside.received,
+          rejected: [
+            ...setAside.rejected,
+            ...result.rejected.map((r) => ({
+              ...r,
+              index: setAside.keptIndex[r.index] ?? r.index,
+            })),
+          ].sort((a, b) => a.index - b.index),
+        };
       } catch (error) {
         if (error instanceof BatchTooLargeError) throw badUserInput(error.message);
         throw error;
