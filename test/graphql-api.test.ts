@@ -393,10 +393,15 @@ describe('the GraphQL API', () => {
         { index: 2, reason: 'value: Float cannot represent non numeric value: "12.5".' },
         {
           index: 3,
-          reason: expect.stringMatching(/^parameter: Value "pm2\.5" does not exist in "Pollutant" enum\./),
+          reason: expect.stringMatching(
+            /^parameter: Value "pm2\.5" does not exist in "Pollutant" enum\./,
+          ),
         },
         { index: 4, reason: 'colour is not a field of MeasurementInput.' },
-        { index: 5, reason: 'The item "not a measurement" is not an object with measurement fields.' },
+        {
+          index: 5,
+          reason: 'The item "not a measurement" is not an object with measurement fields.',
+        },
         {
           index: 6,
           reason:
@@ -416,7 +421,9 @@ describe('the GraphQL API', () => {
       { m: [{ ...good, value: 'x' }, { ...good, location: 'BETR817', value: -3 }, good] },
       withToken,
     );
-    expect(mixed.data.ingestMeasurements.rejected.map((r: { index: number }) => r.index)).toEqual([0, 1]);
+    expect(mixed.data.ingestMeasurements.rejected.map((r: { index: number }) => r.index)).toEqual([
+      0, 1,
+    ]);
     expect(mixed.data.ingestMeasurements).toMatchObject({ received: 3, unchanged: 0, inserted: 1 });
   });
 
