@@ -17,6 +17,7 @@ import {
 import {
   type Operation,
   type Received,
+  rawWsMessages,
   sseSubscribe,
   startTcpProxy,
   type TcpProxy,
@@ -412,6 +413,24 @@ describe('Subscription', () => {
       polling: false,
     });
     for (const received of subscriptions) expect(received.failures).toEqual([]);
+  });
+
+  it('sends subscribers of the same operation byte-identical payloads, the JSON of the windows', async () => {
+    const [a, b] = await Promise.all([
+      rawWsMessages(wsUrl, 'a', WINDOWS, 2),
+      rawWsMessages(wsUrl, 'b', WINDOWS, 2),
+    ]);
+    /** The text of each message's payload member, the envelope checked and cut off. */
+    const payloads = (id: string, messages: string[]) =>
+      messages.map((text) => {
+        const envelope = `{"id":"${id}","type":"next","payload":`;
+        expect(text.startsWith(envelope) && text.endsWith('}')).toBe(true);
+        return text.slice(envelope.length, -1);
+      });
+    const windows = await queriedWindows();
+    const expected = windows.map((window) => JSON.stringify({ data: { airQuality: window } }));
+    expect(payloads('a', a)).toEqual(expected);
+    expect(payloads('b', b)).toEqual(expected);
   });
 
   it('pushes nothing for a backfill run', async () => {

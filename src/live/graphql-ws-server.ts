@@ -11,6 +11,7 @@ import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Context, InitialContext } from '../context.js';
 import type { ConnectionLimit } from './connection-limit.js';
+import { sharedPayloadJson } from './shared-payload-json.js';
 
 /** "Try Again Later" (RFC 6455 registry): sent to a socket refused by the connection cap. */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
@@ -74,11 +75,13 @@ export function mountGraphqlWs(
   },
 ): GraphqlWsEndpoint {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const payloads = sharedPayloadJson({ format: withoutHttpExtensions });
   const served = useServer(
     {
+      jsonMessageReplacer: payloads.replacer,
       execute: (args) => (args as Enveloped).execute(args),
       subscribe: (args) => (args as Enveloped).subscribe(args),
-      onNext: (_ctx, _id, _payload, _args, result) => withoutHttpExtensions(result),
+      onNext: (_ctx, _id, _payload, _args, result) => payloads.payloadFor(result),
       onSubscribe: async (ctx, _id, params: SubscribePayload) => {
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
@@ -124,6 +127,7 @@ export function mountGraphqlWs(
         return;
       }
       ws.once('close', () => options.limit.release());
+      payloads.wrapSend(ws);
       wss.emit('connection', ws, request);
     });
   });

@@ -132,3 +132,36 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     },
   };
 }
+
+/**
+ * Subscribes over graphql-transport-ws with a bare WebSocket and resolves with the text of the
+ * first `count` messages after the acknowledgement, exactly as they came off the wire.
+ */
+export function rawWsMessages(
+  url: string,
+  id: string,
+  operation: Operation,
+  count: number,
+): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, 'graphql-transport-ws');
+    const messages: string[] = [];
+    let acknowledged = false;
+    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init' })));
+    socket.on('message', (data) => {
+      const text = String(data);
+      if (!acknowledged) {
+        acknowledged = true;
+        socket.send(JSON.stringify({ id, type: 'subscribe', payload: operation }));
+        return;
+      }
+      messages.push(text);
+      if (messages.length === count) {
+        socket.close();
+        resolve(messages);
+      }
+    });
+    socket.on('error', reject);
+    socket.on('close', () => reject(new Error(`closed after ${messages.length} of ${count}`)));
+  });
+}
