@@ -3,6 +3,7 @@ import {
   GraphQLError,
   type GraphQLInputObjectType,
   getNamedType,
+  isEnumType,
   isInputObjectType,
   isLeafType,
   isNonNullType,
@@ -67,6 +68,62 @@ function measurementVariables(document: DocumentNode, operationName: string | nu
   return names;
 }
 
+interface FieldCheck {
+  readonly name: string;
+  readonly required: boolean;
+  /** A quick test of what the field's type accepts; null where only parseValue can tell. */
+  readonly accepts: ((value: unknown) => boolean) | null;
+  readonly parseValue: ((value: unknown) => unknown) | null;
+}
+
+/** The quick tests of the built-in scalars, as graphql-js's parseValue decides. */
+const BUILT_IN: Readonly<Record<string, (value: unknown) => boolean>> = {
+  String: (value) => typeof value === 'string',
+  Boolean: (value) => typeof value === 'boolean',
+  Float: (value) => typeof value === 'number' && Number.isFinite(value),
+  Int: (value) => Number.isInteger(value) && Math.abs(value as number) <= 2147483647,
+  ID: (value) => typeof value === 'string' || Number.isInteger(value),
+};
+
+/**
+ * DateTime parses leniently in MeasurementInput (a malformed instant is one item's rejection,
+ * judged by the mutation): its parseValue never throws, so it need not run twice.
+ */
+const LENIENT_SCALARS = new Set(['DateTime']);
+
+const checksOf = new WeakMap<GraphQLInputObjectType, readonly FieldCheck[]>();
+
+/** How to check each field of the type: worked out once per schema, not once per item. */
+function fieldChecks(type: GraphQLInputObjectType): readonly FieldCheck[] {
+  let checks = checksOf.get(type);
+  if (!checks) {
+    checks = Object.values(type.getFields()).map((field) => {
+      const named = getNamedType(field.type);
+      const required = isNonNullType(field.type);
+      if (isEnumType(named)) {
+        const names = new Set(named.getValues().map((v) => v.name));
+        return {
+          name: field.name,
+          required,
+          accepts: (value: unknown) => typeof value === 'string' && names.has(value),
+          parseValue: (value: unknown) => named.parseValue(value),
+        };
+      }
+      if (!isLeafType(named) || LENIENT_SCALARS.has(named.name)) {
+        return { name: field.name, required, accepts: () => true, parseValue: null };
+      }
+      return {
+        name: field.name,
+        required,
+        accepts: BUILT_IN[named.name] ?? null,
+        parseValue: (value: unknown) => named.parseValue(value),
+      };
+    });
+    checksOf.set(type, checks);
+  }
+  return checks;
+}
+
 /** What GraphQL's own input coercion would say of one item, field by field. */
 function coercionProblems(item: unknown, type: GraphQLInputObjectType): string[] {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
@@ -75,22 +132,22 @@ function coercionProblems(item: unknown, type: GraphQLInputObjectType): string[]
   const problems: string[] = [];
   const fields = type.getFields();
   const raw = item as Record<string, unknown>;
-  for (const name of Object.keys(raw)) {
-    if (!(name in fields)) problems.push(`${name} is not a field of ${type.name}.`);
+  for (const name in raw) {
+    if (!Object.hasOwn(fields, name)) problems.push(`${name} is not a field of ${type.name}.`);
   }
-  for (const field of Object.values(fields)) {
-    const value = raw[field.name];
+  for (const check of fieldChecks(type)) {
+    const value = raw[check.name];
     if (value === undefined || value === null) {
-      if (isNonNullType(field.type)) problems.push(`${field.name} is missing: it is required.`);
+      if (check.required) problems.push(`${check.name} is missing: it is required.`);
       continue;
     }
-    const named = getNamedType(field.type);
-    if (!isLeafType(named)) continue;
+    if (check.accepts?.(value) || !check.parseValue) continue;
     try {
-      named.parseValue(value);
+      check.parseValue(value);
     } catch (error) {
+      // GraphQL's own words for what it refuses.
       const message = error instanceof GraphQLError ? error.message : String(error);
-      problems.push(`${field.name}: ${message.replace(/\.?$/, '.')}`);
+      problems.push(`${check.name}: ${message.replace(/\.?$/, '.')}`);
     }
   }
   return problems;
