@@ -65,7 +65,7 @@ export function buildApp(deps: AppDeps): App {
     // else is masked as "Unexpected error." and Yoga logs it in full (with its cause and stack).
     maskedErrors: true,
     plugins: [
-      useHealthEndpoints(deps.pool),
+      useHealthEndpoints(deps.pool, { maxRunAgeSeconds: deps.config.readyMaxRunAgeSeconds }),
       useItemLevelInputErrors(),
       useCompiledMutations(),
       live.plugin,

@@ -24,6 +24,8 @@ export interface Config {
   /** Largest request body accepted, in bytes; larger ones get 413. Leaves room for a full batch. */
   readonly maxBodyBytes: number;
   readonly maxConnections: number;
+  /** /readyz fails when the current run is older than this (seconds). */
+  readonly readyMaxRunAgeSeconds: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
 }
 
@@ -72,6 +74,7 @@ const environment = z.object({
   // long names and pretty-printing.
   MAX_BODY_BYTES: wholeNumber(1024, 1_073_741_824).default(8 * 1024 * 1024),
   MAX_CONNECTIONS: wholeNumber(1, 1_000_000).default(20_000),
+  READY_MAX_RUN_AGE_SECONDS: wholeNumber(1, 31_536_000).default(900),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
@@ -153,6 +156,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     ingestMaxBatch: e.INGEST_MAX_BATCH,
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxConnections: e.MAX_CONNECTIONS,
+    readyMaxRunAgeSeconds: e.READY_MAX_RUN_AGE_SECONDS,
     logLevel: e.LOG_LEVEL,
   });
 }

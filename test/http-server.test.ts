@@ -89,6 +89,57 @@ describe('the HTTP server', () => {
     await t.pool.query('DELETE FROM air_quality_run');
   });
 
+  it('is not ready with a stale current run; on a replica only the run age counts', async () => {
+    const readyz = async () => {
+      const response = await fetch(`${base}/readyz`);
+      return { status: response.status, body: await response.json() };
+    };
+    await t.pool.query('CALL refresh_air_quality(UTC_TIMESTAMP(3) - INTERVAL 1 HOUR)');
+    await withEventScheduler('ON', async () => {
+      await t.pool.query(
+        'ALTER EVENT refresh_air_quality ON SCHEDULE EVERY 5 MINUTE STARTS UTC_TIMESTAMP() + INTERVAL 1 HOUR ENABLE',
+      );
+      try {
+        const stale = await readyz();
+        expect(stale.status).toBe(503);
+        expect(stale.body.reasons).toEqual([
+          expect.stringMatching(
+            /^The current run is 36\d\d(\.\d)? s old, more than the 900 s allowed \(READY_MAX_RUN_AGE_SECONDS\): the refresh has not run; see the MariaDB error log for the event\.$/,
+          ),
+        ]);
+      } finally {
+        await t.pool.query('ALTER EVENT refresh_air_quality DISABLE');
+      }
+    });
+
+    // Events reach a replica disabled (SLAVESIDE_DISABLED): the primary aggregates, so neither
+    // the scheduler nor the event status of this server matter, only how old the replicated run is.
+    await withEventScheduler('OFF', async () => {
+      await t.pool.query('ALTER EVENT refresh_air_quality DISABLE ON SLAVE');
+      try {
+        const lagging = await readyz();
+        expect(lagging.status).toBe(503);
+        expect(lagging.body.reasons).toEqual([
+          expect.stringMatching(
+            /the primary has stopped aggregating, or this replica lags behind it\.$/,
+          ),
+        ]);
+        await t.pool.query('CALL refresh_air_quality(UTC_TIMESTAMP(3) - INTERVAL 10 SECOND)');
+        const fresh = await readyz();
+        expect(fresh.status).toBe(200);
+        expect(fresh.body).toMatchObject({
+          ready: true,
+          reasons: [],
+          eventScheduler: 'OFF',
+          refreshEvent: 'SLAVESIDE_DISABLED',
+        });
+      } finally {
+        await t.pool.query('ALTER EVENT refresh_air_quality DISABLE');
+      }
+    });
+    await t.pool.query('DELETE FROM air_quality_run');
+  });
+
   it('serves GraphiQL with the example operations to browsers', async () => {
     const response = await fetch(`${base}/graphql`, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);

@@ -16,8 +16,26 @@ export interface Readiness {
   } | null;
 }
 
-/** Ready means: MariaDB answers, its event scheduler is ON and the refresh event is ENABLED. */
-export async function checkReadiness(db: Queryable): Promise<Readiness> {
+export interface ReadinessOptions {
+  /**
+   * A current run older than this many seconds makes the service unready: its windows are stale
+   * (the EVENT runs every 5 minutes, so three missed runs). Default 900.
+   */
+  readonly maxRunAgeSeconds?: number;
+}
+
+/**
+ * Ready means: MariaDB answers, and its windows are being refreshed — the event scheduler ON and
+ * the refresh_air_quality event ENABLED, and the current run no older than maxRunAgeSeconds.
+ * On a replica the event is SLAVESIDE_DISABLED (events are replicated disabled: the primary
+ * aggregates and the runs arrive by replication), so there only the age of the current run counts.
+ * No run at all yet is not a reason: a fresh install gets its first one within minutes.
+ */
+export async function checkReadiness(
+  db: Queryable,
+  options: ReadinessOptions = {},
+): Promise<Readiness> {
+  const maxRunAgeSeconds = options.maxRunAgeSeconds ?? 900;
   let facts: Awaited<ReturnType<typeof readReadinessFacts>>;
   try {
     facts = await readReadinessFacts(db);
@@ -29,16 +47,28 @@ export async function checkReadiness(db: Queryable): Promise<Readiness> {
     };
   }
   const reasons: string[] = [];
-  if (facts.eventScheduler !== 'ON') {
+  const replica = facts.refreshEvent === 'SLAVESIDE_DISABLED';
+  if (!replica && facts.eventScheduler !== 'ON') {
     reasons.push(
       `The MariaDB event scheduler is ${facts.eventScheduler}, so windows do not refresh: SET GLOBAL event_scheduler = ON.`,
     );
   }
-  if (facts.refreshEvent !== 'ENABLED') {
+  if (!replica && facts.refreshEvent !== 'ENABLED') {
     reasons.push(
       facts.refreshEvent === null
         ? 'The refresh_air_quality event is missing: run npm run db:migrate.'
         : `The refresh_air_quality event is ${facts.refreshEvent}, so windows do not refresh: ALTER EVENT refresh_air_quality ENABLE.`,
+    );
+  }
+  const ageSeconds =
+    facts.currentRun &&
+    Math.round((facts.now.getTime() - facts.currentRun.evaluatedAt.getTime()) / 100) / 10;
+  if (ageSeconds !== null && ageSeconds > maxRunAgeSeconds) {
+    reasons.push(
+      `The current run is ${ageSeconds} s old, more than the ${maxRunAgeSeconds} s allowed (READY_MAX_RUN_AGE_SECONDS): ` +
+        (replica
+          ? 'the primary has stopped aggregating, or this replica lags behind it.'
+          : 'the refresh has not run; see the MariaDB error log for the event.'),
     );
   }
   return {
@@ -50,8 +80,7 @@ export async function checkReadiness(db: Queryable): Promise<Readiness> {
     currentRun: facts.currentRun && {
       id: facts.currentRun.id,
       evaluatedAt: facts.currentRun.evaluatedAt.toISOString(),
-      ageSeconds:
-        Math.round((facts.now.getTime() - facts.currentRun.evaluatedAt.getTime()) / 100) / 10,
+      ageSeconds: ageSeconds ?? 0,
     },
   };
 }
@@ -60,13 +89,13 @@ export async function checkReadiness(db: Queryable): Promise<Readiness> {
  * GET /healthz: the process is alive (no database involved). GET /readyz: see checkReadiness;
  * 200 or 503, with the facts as JSON either way.
  */
-export function useHealthEndpoints(db: Queryable): Plugin {
+export function useHealthEndpoints(db: Queryable, options: ReadinessOptions = {}): Plugin {
   return {
     async onRequest({ url, fetchAPI, endResponse }) {
       if (url.pathname === '/healthz') {
         endResponse(fetchAPI.Response.json({ status: 'ok' }));
       } else if (url.pathname === '/readyz') {
-        const readiness = await checkReadiness(db);
+        const readiness = await checkReadiness(db, options);
         endResponse(
           fetchAPI.Response.json(readiness, {
             status: readiness.ready ? 200 : 503,
