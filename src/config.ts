@@ -86,7 +86,7 @@ export class ConfigError extends Error {
 }
 
 /** Parses a mysql:// or mariadb:// URL into database settings, or throws ConfigError. */
-export function parseDatabaseUrl(url: string): DatabaseConfig {
+function parseDatabaseUrl(url: string): DatabaseConfig {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -96,9 +96,6 @@ export function parseDatabaseUrl(url: string): DatabaseConfig {
     ]);
   }
   const problems: string[] = [];
-  if (parsed.protocol !== 'mysql:' && parsed.protocol !== 'mariadb:') {
-    problems.push(`DATABASE_URL: must start with mysql:// or mariadb://, not ${parsed.protocol}//`);
-  }
   const port = parsed.port === '' ? 3306 : Number(parsed.port);
   if (port < 1) problems.push(`DATABASE_URL: port ${parsed.port} is not a port number`);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'openaq';

@@ -98,7 +98,12 @@ export function createContextFactory(
   };
 }
 
+/** A new set of the context's DataLoaders, nothing cached. */
+export function freshLoaders(context: Pick<Context, 'pool' | 'feed'>): Loaders {
+  return createLoaders(context.pool, context.feed);
+}
+
 /** After a write, what the loaders cached may be stale: later fields read afresh. */
 export function resetLoaders(context: Context): void {
-  context.loaders = createLoaders(context.pool, context.feed);
+  context.loaders = freshLoaders(context);
 }

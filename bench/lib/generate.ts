@@ -5,7 +5,9 @@ import type { Connection } from 'mysql2/promise';
  * seq_0_to_N tables makes millions of rows without sending them over the wire.
  */
 
-export type PollutantCode = 'pm25' | 'pm10' | 'no2' | 'o3' | 'so2' | 'co' | 'bc';
+import type { PollutantCode } from '../../src/feed/measurement-input.js';
+
+export type { PollutantCode };
 
 export interface StationLayout {
   readonly cities: number;

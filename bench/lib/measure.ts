@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 
 /** Summary of a sample of durations (or any numbers), in the sample's unit. */
@@ -43,17 +42,6 @@ export async function timeMs(fn: () => Promise<unknown>): Promise<number> {
   const start = performance.now();
   await fn();
   return performance.now() - start;
-}
-
-/**
- * Resident memory of a process in bytes, read from /proc (Linux): what the process really holds,
- * heap, buffers and native memory alike, which is what a subscriber costs a server.
- */
-export function residentBytes(pid: number = process.pid): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-  if (!match?.[1]) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(match[1]) * 1024;
 }
 
 /** Promise that resolves after ms milliseconds. */

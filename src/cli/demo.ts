@@ -7,7 +7,7 @@ import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { createMeasurementGenerator, SERIES } from '../generator/generate.js';
 import { runBackfill, runGenerator } from '../generator/run-generator.js';
-import { formatCount } from './format.js';
+import { clock, formatCount } from './format.js';
 import {
   argumentsOrExit,
   isEntryPoint,
@@ -69,10 +69,6 @@ export interface DemoIo {
   readonly stderr: NodeJS.WritableStream;
   readonly env: Record<string, string | undefined>;
   readonly signal?: AbortSignal;
-}
-
-function clock(): string {
-  return new Date().toISOString().slice(11, 19);
 }
 
 const FIRST_QUERY = `{ airQuality { city { name } belaqi eaqi windowEnd

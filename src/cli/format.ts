@@ -34,3 +34,8 @@ export function formatTable(
     typeof row === 'string' ? row : `${indent}${row[0].padEnd(width)}  ${row[1]}`,
   );
 }
+
+/** The time of day (UTC) that prefixes the scripts' progress lines, e.g. 19:54:42. */
+export function clock(): string {
+  return new Date().toISOString().slice(11, 19);
+}

@@ -15,7 +15,7 @@ import {
 } from '../generator/run-generator.js';
 import { ingestMeasurements } from '../ingest/ingest-measurements.js';
 import { readLegacyConfig } from '../legacy-config.js';
-import { formatCount, formatReasons, formatTable } from './format.js';
+import { clock, formatCount, formatReasons, formatTable } from './format.js';
 import {
   argumentsOrExit,
   DEFAULT_ENDPOINT,
@@ -162,10 +162,6 @@ function outcome(totals: GeneratorTotals): string {
     `${formatCount(totals.rejected)} rejected`,
     ...(totals.failed > 0 ? [`${formatCount(totals.failed)} not sent`] : []),
   ].join(', ');
-}
-
-function clock(): string {
-  return new Date().toISOString().slice(11, 19);
 }
 
 export interface GenerateReport {

@@ -69,7 +69,7 @@ export function parseIngestArguments(
   if (country.toLowerCase() !== 'all') {
     const codes = country.split(',').map((code) => code.trim().toUpperCase());
     const wrong = codes.filter((code) => !/^[A-Z]{2}$/.test(code));
-    if (wrong.length > 0 || codes.length === 0) {
+    if (wrong.length > 0) {
       throw new UsageError(
         `--country takes two-letter codes (BE, or BE,NL) or "all", got "${values.country}"`,
       );

@@ -1,7 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { City } from './cities.js';
 import type { Queryable } from './queryable.js';
-import { type AirQualityRun, runColumns } from './runs.js';
+import { type AirQualityRun, CURRENT_RUN_ID, runColumns } from './runs.js';
 
 /** One pollutant of a city's window, as refresh_air_quality wrote it. */
 export interface PollutantWindow {
@@ -33,9 +33,6 @@ export interface CityWindow {
 const WINDOW_COLUMNS = `
   q.city_id AS cityId, q.pollutant AS parameter, q.unit, q.average, q.min, q.max, q.count,
   q.locations, q.latest_measured_at AS latestMeasuredAt, q.belaqi, q.eaqi, ${runColumns('run_')}`;
-
-/** The current run, as a derived table cur(id). */
-const CURRENT_RUN = '(SELECT id FROM air_quality_run ORDER BY evaluated_at DESC, id DESC LIMIT 1)';
 
 function worst(levels: readonly (number | null)[]): number | null {
   const known = levels.filter((level): level is number => level !== null);
@@ -121,7 +118,7 @@ export async function listCurrentWindows(
   const [rows] = await db.query<RowDataPacket[]>(
     `/* listCurrentWindows */
      SELECT ${WINDOW_COLUMNS}
-     FROM ${CURRENT_RUN} cur
+     FROM ${CURRENT_RUN_ID} cur
      JOIN air_quality_run r ON r.id = cur.id
      JOIN city_air_quality q ON q.run_id = r.id
      JOIN city c ON c.id = q.city_id

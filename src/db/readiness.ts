@@ -1,5 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Queryable } from './queryable.js';
+import { CURRENT_RUN_ID } from './runs.js';
 
 export interface ReadinessFacts {
   /** @@GLOBAL.event_scheduler: ON, OFF or DISABLED. */
@@ -20,8 +21,7 @@ export async function readReadinessFacts(db: Queryable): Promise<ReadinessFacts>
               WHERE EVENT_SCHEMA = DATABASE() AND EVENT_NAME = 'refresh_air_quality') AS refreshEvent,
             r.id AS runId, r.evaluated_at AS evaluatedAt, UTC_TIMESTAMP(3) AS now
      FROM (SELECT 1) one
-     LEFT JOIN (SELECT id, evaluated_at FROM air_quality_run
-                ORDER BY evaluated_at DESC, id DESC LIMIT 1) r ON TRUE`,
+     LEFT JOIN air_quality_run r ON r.id = ${CURRENT_RUN_ID}`,
   );
   if (!row) throw new Error('readReadinessFacts: no row');
   return {

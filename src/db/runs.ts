@@ -22,12 +22,23 @@ export function runColumns(prefix = ''): string {
           r.duration_ms AS ${prefix}durationMs`;
 }
 
+/**
+ * The order of runs, the current one first: the latest evaluated_at, then the latest id (two runs
+ * evaluated at the same instant). The one definition of "current" on the API's side.
+ */
+function latestFirst(alias: string): string {
+  return `${alias}.evaluated_at DESC, ${alias}.id DESC`;
+}
+
+/** The current run's id, as a scalar subquery. */
+export const CURRENT_RUN_ID = `(SELECT latest.id FROM air_quality_run latest ORDER BY ${latestFirst('latest')} LIMIT 1)`;
+
 /** The latest runs by evaluated_at, the current one first. */
 export async function listRuns(db: Queryable, args: { last: number }): Promise<AirQualityRun[]> {
   const [rows] = await db.query<RowDataPacket[]>(
     `/* listRuns */
      SELECT ${runColumns()} FROM air_quality_run r
-     ORDER BY r.evaluated_at DESC, r.id DESC LIMIT ?`,
+     ORDER BY ${latestFirst('r')} LIMIT ?`,
     [args.last],
   );
   return rows as AirQualityRun[];
@@ -46,7 +57,7 @@ export async function findCurrentRun(db: Queryable): Promise<AirQualityRun | nul
   const [rows] = await db.query<RowDataPacket[]>(
     `/* findCurrentRun */
      SELECT ${runColumns()} FROM air_quality_run r
-     ORDER BY r.evaluated_at DESC, r.id DESC LIMIT 1`,
+     ORDER BY ${latestFirst('r')} LIMIT 1`,
   );
   return (rows[0] as AirQualityRun | undefined) ?? null;
 }

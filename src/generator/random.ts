@@ -6,8 +6,6 @@
 export interface Random {
   /** Uniform in [0, 1). */
   next(): number;
-  /** Uniform whole number in [0, n). */
-  int(n: number): number;
   /** Standard normal (Box-Muller). */
   normal(): number;
   pick<T>(items: readonly T[]): T;
@@ -61,7 +59,6 @@ export function createRandom(seed: string): Random {
   for (let i = 0; i < 15; i += 1) next();
   return {
     next,
-    int: (n) => Math.floor(next() * n),
     normal() {
       const u = 1 - next(); // (0, 1]: log(0) would be -Infinity
       return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
@@ -71,11 +68,6 @@ export function createRandom(seed: string): Random {
       return items[Math.floor(next() * items.length)] as (typeof items)[number];
     },
   };
-}
-
-/** A uniform number in [0, 1) that depends only on the key. */
-export function hashUnit(...key: readonly (string | number)[]): number {
-  return (cyrb128(key.join('\u0000'))[0] as number) / 4294967296;
 }
 
 /** A standard normal number that depends only on the key. */

@@ -30,6 +30,11 @@ export interface IngestOptions {
   readonly now?: Date;
   /** The largest batch accepted. Default DEFAULT_MAX_BATCH. */
   readonly maxBatch?: number;
+  /**
+   * How many items the client sent, where some were set aside before this call (items GraphQL
+   * itself refused): the batch limit applies to what was sent. Default: items.length.
+   */
+  readonly received?: number;
 }
 
 export const DEFAULT_MAX_BATCH = 10_000;
@@ -101,7 +106,8 @@ export async function ingestMeasurements(
   options: IngestOptions = {},
 ): Promise<IngestResult> {
   const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
-  if (items.length > maxBatch) throw new BatchTooLargeError(items.length, maxBatch);
+  const received = options.received ?? items.length;
+  if (received > maxBatch) throw new BatchTooLargeError(received, maxBatch);
   const now = options.now ?? new Date();
   const pollutants = await cachedPollutants(pool);
 

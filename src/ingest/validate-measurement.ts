@@ -117,8 +117,8 @@ function checkText(
     );
     return null;
   }
-  const length = [...text].length;
-  if (length > maxLength) {
+  // A UTF-16 length within the limit is a code-point count within it too: skip the count.
+  if (text.length > maxLength && [...text].length > maxLength) {
     problems.push(`${field} ${quote(text)} is longer than the ${maxLength} characters allowed.`);
     return null;
   }

@@ -23,10 +23,6 @@ export class ConnectionLimit {
     this.#open -= 1;
   }
 
-  get open(): number {
-    return this.#open;
-  }
-
   get refused(): number {
     return this.#refused;
   }

@@ -21,10 +21,6 @@ export class LatestQueue<T> implements AsyncIterableIterator<T> {
     this.#onEnd = onEnd;
   }
 
-  get ended(): boolean {
-    return this.#ended;
-  }
-
   /** Whether a next() waits for an item. */
   get waiting(): boolean {
     return this.#waiting !== null;

@@ -1,7 +1,6 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
-import type { AppDeps, Context, InitialContext } from '../context.js';
-import { createLoaders } from '../loaders.js';
+import { type AppDeps, type Context, freshLoaders, type InitialContext } from '../context.js';
 import { type AirQualityFeed, createAirQualityFeed, type FeedStats } from './air-quality-feed.js';
 import { ConnectionLimit } from './connection-limit.js';
 import { type GraphqlWsEndpoint, mountGraphqlWs } from './graphql-ws-server.js';
@@ -53,10 +52,7 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
   });
   const sharing = useSharedExecution<Context>({
     // Fresh loaders per event: a subscription's own loaders would serve its first event forever.
-    executionContext: (context) => ({
-      ...context,
-      loaders: createLoaders(context.pool, context.feed),
-    }),
+    executionContext: (context) => ({ ...context, loaders: freshLoaders(context) }),
   });
   const limit = new ConnectionLimit(deps.config.maxConnections);
   const eventStreams = new Set<ServerResponse>();

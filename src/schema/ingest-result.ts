@@ -46,19 +46,21 @@ builder.mutationField('ingestMeasurements', (t) =>
     // The cost of a batch is in its size, bounded by INGEST_MAX_BATCH, not in its selection.
     complexity: { field: 1, multiplier: 1 },
     resolve: async (_root, args, context) => {
-      const items = args.measurements.map((m) => ({
-        ...m,
-        measuredAt: m.measuredAt instanceof Date ? m.measuredAt : m.measuredAt.raw,
-      }));
+      // Only an item whose measuredAt did not parse needs a copy, with the text as sent.
+      const items = args.measurements.map((m) =>
+        m.measuredAt instanceof Date
+          ? (m as typeof m & { measuredAt: Date })
+          : { ...m, measuredAt: m.measuredAt.raw },
+      );
       // Items GraphQL itself would have refused were set aside before execution
       // (use-item-level-input-errors.ts): they count as received, and as rejected at their index.
       const setAside = context.itemLevelInputErrors;
       const maxBatch = context.config.ingestMaxBatch;
       try {
-        if (setAside && setAside.received > maxBatch) {
-          throw new BatchTooLargeError(setAside.received, maxBatch);
-        }
-        const result = await ingestMeasurements(context.pool, items, { maxBatch });
+        const result = await ingestMeasurements(context.pool, items, {
+          maxBatch,
+          received: setAside?.received,
+        });
         resetLoaders(context);
         if (!setAside) return result;
         return {
