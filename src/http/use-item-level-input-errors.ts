@@ -12,6 +12,7 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Rejection } from '../ingest/ingest-measurements.js';
+import { quote } from '../ingest/validate-measurement.js';
 
 /**
  * Items of an ingestMeasurements batch that GraphQL itself would refuse, set aside before
@@ -124,16 +125,34 @@ function fieldChecks(type: GraphQLInputObjectType): readonly FieldCheck[] {
   return checks;
 }
 
+/** Longest GraphQL message kept whole in a reason: it quotes the value, which may be any size. */
+const MAX_MESSAGE = 300;
+
+/**
+ * GraphQL's words for a refused value, with the value shortened: GraphQL quotes it in full, and a
+ * 10 kB string sent as a number or a pollutant would make a 10 kB reason.
+ */
+function shortMessage(message: string, value: unknown): string {
+  let text = message;
+  if (typeof value === 'string') text = text.replace(JSON.stringify(value), quote(value));
+  if (text.length > MAX_MESSAGE) text = `${text.slice(0, MAX_MESSAGE)}…`;
+  // GraphQL's sentences may already end with "?" (Did you mean ...?): no period after it.
+  return /[.?!]$/.test(text) ? text : `${text}.`;
+}
+
 /** What GraphQL's own input coercion would say of one item, field by field. */
 function coercionProblems(item: unknown, type: GraphQLInputObjectType): string[] {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
-    return [`The item ${JSON.stringify(item)} is not an object with measurement fields.`];
+    return [`The item ${quote(item)} is not an object with measurement fields.`];
   }
   const problems: string[] = [];
   const fields = type.getFields();
   const raw = item as Record<string, unknown>;
   for (const name in raw) {
-    if (!Object.hasOwn(fields, name)) problems.push(`${name} is not a field of ${type.name}.`);
+    // A field name is the client's text too: quoted and shortened when it is long.
+    if (!Object.hasOwn(fields, name)) {
+      problems.push(`${name.length > 40 ? quote(name) : name} is not a field of ${type.name}.`);
+    }
   }
   for (const check of fieldChecks(type)) {
     const value = raw[check.name];
@@ -147,7 +166,7 @@ function coercionProblems(item: unknown, type: GraphQLInputObjectType): string[]
     } catch (error) {
       // GraphQL's own words for what it refuses.
       const message = error instanceof GraphQLError ? error.message : String(error);
-      problems.push(`${check.name}: ${message.replace(/\.?$/, '.')}`);
+      problems.push(`${check.name}: ${shortMessage(message, value)}`);
     }
   }
   return problems;
@@ -171,7 +190,16 @@ export function useItemLevelInputErrors(): Plugin<WithItemLevelInputErrors> {
       const variables = { ...args.variableValues } as Record<string, unknown>;
       let changed = false;
       for (const name of names) {
-        const items = variables[name];
+        let items = variables[name];
+        // GraphQL coerces a single value given for a list as a list of one: a lone measurement
+        // object is a batch of one, checked like any batch. (Left alone, its bad fields failed the
+        // whole request, with the compiled coercion naming the wrong variable.) Null and values
+        // that are not objects stay GraphQL's to refuse: they are not measurements at all.
+        if (typeof items === 'object' && items !== null && !Array.isArray(items)) {
+          items = [items];
+          variables[name] = items;
+          changed = true;
+        }
         if (!Array.isArray(items)) continue;
         const kept: unknown[] = [];
         const keptIndex: number[] = [];

@@ -65,20 +65,31 @@ export function toMicrogramsPerCubicMetre(value: number, unit: StoredUnit, molar
   return unit === 'ppm' ? (value * 1000 * molarMass) / 24.45 : value;
 }
 
+/**
+ * JSON.stringify escapes C0 controls but prints DEL and the C1 controls (U+007F-U+009F) as they
+ * are: invisible in a message. Escape them too, so that the reason shows what was sent.
+ */
+function escapeControls(json: string): string {
+  return json.replace(
+    /[\u007f-\u009f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
 /** A value quoted for a message: short enough to read, exact enough to find. */
-function quote(value: unknown): string {
+export function quote(value: unknown): string {
   if (typeof value === 'string') {
     const length = [...value].length;
     return length > 40
-      ? `${JSON.stringify([...value].slice(0, 40).join(''))}… (${length} characters)`
-      : JSON.stringify(value);
+      ? `${escapeControls(JSON.stringify([...value].slice(0, 40).join('')))}… (${length} characters)`
+      : escapeControls(JSON.stringify(value));
   }
   if (value instanceof Date)
     return Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString();
   if (typeof value === 'number') return String(value);
   if (value === undefined) return 'undefined';
   try {
-    const json = JSON.stringify(value);
+    const json = escapeControls(JSON.stringify(value));
     return json.length > 60 ? `${json.slice(0, 60)}…` : json;
   } catch {
     return String(value);
@@ -122,8 +133,9 @@ function checkText(
     problems.push(`${field} ${quote(text)} is longer than the ${maxLength} characters allowed.`);
     return null;
   }
-  if (CONTROL.test(text)) {
-    problems.push(`${field} ${quote(text)} contains control characters (tabs, line breaks, ...).`);
+  // Tested on the text as sent: trimming would silently drop a line break or tab at either end.
+  if (CONTROL.test(value)) {
+    problems.push(`${field} ${quote(value)} contains control characters (tabs, line breaks, ...).`);
     return null;
   }
   if (LONE_SURROGATE.test(text)) {
@@ -202,7 +214,12 @@ export function validateMeasurement(
   const city = checkText('city', raw.city, MAX_LENGTH.city, problems);
 
   let country: string | null = null;
-  if (typeof raw.country === 'string' && /^[A-Za-z]{2}$/.test(raw.country.trim())) {
+  // No control characters even at the ends, where trim() would take them away unseen.
+  if (
+    typeof raw.country === 'string' &&
+    !CONTROL.test(raw.country) &&
+    /^[A-Za-z]{2}$/.test(raw.country.trim())
+  ) {
     country = raw.country.trim().toUpperCase();
   } else {
     problems.push(
@@ -223,7 +240,9 @@ export function validateMeasurement(
   }
 
   let unit: StoredUnit | undefined;
-  if (typeof raw.unit === 'string') unit = UNITS.get(raw.unit.trim().toLowerCase());
+  if (typeof raw.unit === 'string' && !CONTROL.test(raw.unit)) {
+    unit = UNITS.get(raw.unit.trim().toLowerCase());
+  }
   if (!unit) {
     problems.push(`unit ${quote(raw.unit)} is not known: use µg/m³ (or ug/m3), or ppm for gases.`);
   } else if (unit === 'ppm' && pollutant && pollutant.molarMass === null) {
@@ -243,8 +262,13 @@ export function validateMeasurement(
     if (pollutant && unit) {
       const micrograms = toMicrogramsPerCubicMetre(value, unit, pollutant.molarMass ?? 0);
       if (micrograms > pollutant.plausibleMax) {
+        // Near 1e308 ppm the conversion overflows: "(Infinity µg/m³)" would say nothing useful.
         const shown =
-          unit === 'ppm' ? `${value} ppm (${micrograms.toFixed(1)} µg/m³)` : `${value} µg/m³`;
+          unit !== 'ppm'
+            ? `${value} µg/m³`
+            : Number.isFinite(micrograms)
+              ? `${value} ppm (${micrograms.toFixed(1)} µg/m³)`
+              : `${value} ppm`;
         problems.push(
           `value ${shown} is above the plausible maximum of ${pollutant.plausibleMax} µg/m³ for ` +
             `${pollutant.code}: such a reading is a sensor or transmission fault.`,
