@@ -45,7 +45,9 @@ try {
   await pool.end();
   process.exit(1);
 }
-logger.info(`belair serves GraphQL and GraphiQL at ${url.replace('[::]', 'localhost')}`);
+logger.info(
+  `belair serves GraphQL${config.graphiql ? ' and GraphiQL' : ''} at ${url.replace('[::]', 'localhost')}${config.production ? ' (production mode)' : ''}`,
+);
 
 let stopping = false;
 async function shutdown(signal: string) {
