@@ -174,7 +174,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(...error.problems);
     }
   }
-  if (result.success) problems.push(...productionProblems(result.data));
+  problems.push(...crossProblems(present, result.success ? result.data : undefined));
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const e = result.data;
   const db = urlDb ?? {
@@ -206,14 +206,22 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   });
 }
 
-/** What the variables get wrong together rather than one by one. */
-function productionProblems(e: z.infer<typeof environment>): string[] {
+/**
+ * What the variables get wrong together rather than one by one; the production rule is read from
+ * the raw environment, so that it is reported along with any other problem.
+ */
+function crossProblems(
+  present: Record<string, string | undefined>,
+  e: z.infer<typeof environment> | undefined,
+): string[] {
   const problems: string[] = [];
-  if (e.NODE_ENV === 'production' && e.API_TOKENS.length === 0) {
+  const tokens = (present.API_TOKENS ?? '').split(',').filter((token) => token.trim() !== '');
+  if (present.NODE_ENV?.trim() === 'production' && tokens.length === 0) {
     problems.push(
-      'API_TOKENS: must hold at least one token when NODE_ENV=production (comma-separated, e.g. API_TOKENS=$(openssl rand -hex 32)); a production server nobody can write to is a mistake',
+      'API_TOKENS: is empty, and NODE_ENV=production needs at least one token (comma-separated, e.g. API_TOKENS=$(openssl rand -hex 32)): without one every write would be refused',
     );
   }
+  if (e === undefined) return problems;
   // A burst smaller than the dearest single write would refuse that write forever.
   const dearest = Math.max(writeCostOfBatch(e.INGEST_MAX_BATCH), REFRESH_COST);
   if (e.WRITE_RATE_LIMIT > 0 && e.WRITE_RATE_BURST < dearest) {

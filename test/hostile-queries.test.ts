@@ -9,6 +9,7 @@ import {
 } from 'graphql';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectedError, rateLimited } from '../src/schema/errors.js';
 import { schema } from '../src/schema/index.js';
 import { graphql, TOKEN, testApp, withToken } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
@@ -285,6 +286,31 @@ describe('bounded arguments', () => {
     expect(atBound.errors).toBeUndefined();
     expect(atBound.data.city).toEqual({ history: [] });
   });
+  it('bounds city names at 128 characters, the longest the database holds', async () => {
+    const app = testApp(t);
+    const long = 'x'.repeat(129);
+    const byName = await graphql(app, `{ city(name: "${long}") { name } }`);
+    expect(byName.errors).toEqual([
+      expect.objectContaining({
+        message: 'name is 129 characters long; no city name is longer than 128.',
+        extensions: { code: 'BAD_USER_INPUT' },
+      }),
+    ]);
+    const inList = await graphql(
+      app,
+      'query($c: [String!]) { airQuality(cities: $c) { belaqi } }',
+      {
+        c: ['Antwerpen', long],
+      },
+    );
+    expect(inList.errors?.[0]?.message).toBe(
+      'cities[1] is 129 characters long; no city name is longer than 128.',
+    );
+    // Characters, not UTF-16 units: 128 emoji are 256 units and still a possible name.
+    const wide = await graphql(app, `{ city(name: "${'😀'.repeat(128)}") { name } }`);
+    expect(wide.errors).toBeUndefined();
+    expect(wide.data).toEqual({ city: null });
+  });
 });
 
 describe('production mode', () => {
@@ -496,6 +522,20 @@ describe('write rate limit per token', () => {
     expect((await overWs(wsUrl, refresh, params)).results).toEqual([
       { data: { refreshAirQuality: { cities: 0 } } },
     ]);
+  });
+
+  it('marks RATE_LIMITED and REFRESH_BUSY retryable, and nothing else', () => {
+    expect(expectedError('REFRESH_BUSY', 'busy').extensions).toEqual({
+      code: 'REFRESH_BUSY',
+      retryable: true,
+    });
+    expect(rateLimited('slow down', 3).extensions).toEqual({
+      code: 'RATE_LIMITED',
+      retryable: true,
+      retryAfterSeconds: 3,
+      http: { status: 429, headers: { 'Retry-After': '3' } },
+    });
+    expect(expectedError('BAD_USER_INPUT', 'no').extensions).toEqual({ code: 'BAD_USER_INPUT' });
   });
 
   it('is off with WRITE_RATE_LIMIT=0', async () => {
