@@ -7,11 +7,11 @@ import type { WriteAccess } from '../context.js';
  */
 export type ErrorCode =
   | 'BAD_USER_INPUT'
+  | 'RATE_LIMITED'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'REFRESH_BUSY'
-  | 'QUERY_TOO_COMPLEX'
-  | 'RATE_LIMITED';
+  | 'QUERY_TOO_COMPLEX';
 
 /** Codes that mean "not now": the same request may succeed later (extensions.retryable). */
 const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['REFRESH_BUSY']);
