@@ -151,8 +151,15 @@ function parseDatabaseUrl(url: string): DatabaseConfig {
   };
 }
 
-/** Reads the configuration from an environment (process.env by default), or throws ConfigError. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/**
+ * Reads the configuration from an environment (process.env by default), or throws ConfigError.
+ * `server`: for the API itself (npm start), which in production mode needs API_TOKENS; scripts
+ * that never serve writes (db:migrate, ingest, generate-test-data) do not.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  options: { readonly server?: boolean } = {},
+): Config {
   // Empty variables count as unset, as in most shells' `VAR= command`.
   const present = Object.fromEntries(
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
@@ -174,7 +181,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(...error.problems);
     }
   }
-  problems.push(...crossProblems(present, result.success ? result.data : undefined));
+  problems.push(
+    ...crossProblems(present, result.success ? result.data : undefined, options.server ?? false),
+  );
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const e = result.data;
   const db = urlDb ?? {
@@ -213,10 +222,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
 function crossProblems(
   present: Record<string, string | undefined>,
   e: z.infer<typeof environment> | undefined,
+  server: boolean,
 ): string[] {
   const problems: string[] = [];
   const tokens = (present.API_TOKENS ?? '').split(',').filter((token) => token.trim() !== '');
-  if (present.NODE_ENV?.trim() === 'production' && tokens.length === 0) {
+  if (server && present.NODE_ENV?.trim() === 'production' && tokens.length === 0) {
     problems.push(
       'API_TOKENS: is empty, and NODE_ENV=production needs at least one token (comma-separated, e.g. API_TOKENS=$(openssl rand -hex 32)): without one every write would be refused',
     );

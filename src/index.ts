@@ -11,7 +11,7 @@ import { createPool } from './db/pool.js';
  */
 let config: ReturnType<typeof loadConfig>;
 try {
-  config = loadConfig();
+  config = loadConfig(process.env, { server: true });
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);

@@ -186,13 +186,16 @@ describe('tokens never reach the logs', () => {
   it('shows no token in a failing configuration message', () => {
     let message = '';
     try {
-      loadConfig({
-        API_TOKENS: `${TOKEN},${WRONG}`,
-        NODE_ENV: 'production',
-        PORT: TOKEN,
-        DATABASE_URL: `mysql://[${TOKEN}`,
-        WRITE_RATE_BURST: '1',
-      });
+      loadConfig(
+        {
+          API_TOKENS: `${TOKEN},${WRONG}`,
+          NODE_ENV: 'production',
+          PORT: TOKEN,
+          DATABASE_URL: `mysql://[${TOKEN}`,
+          WRITE_RATE_BURST: '1',
+        },
+        { server: true },
+      );
     } catch (error) {
       if (!(error instanceof ConfigError)) throw error;
       message = error.message;
