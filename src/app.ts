@@ -14,7 +14,10 @@ import { graphiqlTabs } from './http/graphiql-examples.js';
 import { useCompiledMutations } from './http/use-compiled-mutations.js';
 import { useHealthEndpoints } from './http/use-health-endpoints.js';
 import { useItemLevelInputErrors } from './http/use-item-level-input-errors.js';
+import { useNoIntrospection } from './http/use-no-introspection.js';
+import { useOperationLimits } from './http/use-operation-limits.js';
 import { useWindowCache, type WindowCacheStats } from './http/use-window-cache.js';
+import { useWriteRateLimit } from './http/use-write-rate-limit.js';
 import { createLiveUpdates, type LiveStats } from './live/live-updates.js';
 import { schema } from './schema/index.js';
 
@@ -56,16 +59,23 @@ export function buildApp(deps: AppDeps): App {
     // GraphiQL's scripts and styles come with the package and are served inline, so that GraphiQL
     // works without access to a CDN (air-gapped hosts, offline laptops).
     renderGraphiQL,
-    graphiql: () => ({
-      title: 'belair',
-      defaultTabs: graphiqlTabs(),
-      shouldPersistHeaders: true,
-    }),
+    // Off: a browser's GET gets what any other client gets.
+    graphiql: deps.config.graphiql
+      ? () => ({ title: 'belair', defaultTabs: graphiqlTabs(), shouldPersistHeaders: true })
+      : false,
     // Expected errors (GraphQLErrors with extensions.code) reach the client as they are; anything
     // else is masked as "Unexpected error." and Yoga logs it in full (with its cause and stack).
     maskedErrors: true,
     plugins: [
       useHealthEndpoints(deps.pool, { maxRunAgeSeconds: deps.config.readyMaxRunAgeSeconds }),
+      useOperationLimits(deps.config),
+      ...(deps.config.introspection ? [] : [useNoIntrospection()]),
+      // Before the plugins that change the variables or the executor: a refused write runs nothing.
+      useWriteRateLimit({
+        perSecond: deps.config.writeRateLimit,
+        burst: deps.config.writeRateBurst,
+        ...(deps.clock ? { clock: deps.clock } : {}),
+      }),
       useItemLevelInputErrors(),
       useCompiledMutations(),
       live.plugin,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { REFRESH_COST, writeCostOfBatch } from './write-cost.js';
 
 /**
  * The service's configuration, read from the environment once by the entry points and handed to
@@ -27,6 +28,22 @@ export interface Config {
   /** /readyz fails when the current run is older than this (seconds). */
   readonly readyMaxRunAgeSeconds: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** NODE_ENV=production: GraphiQL and introspection off unless asked for, API_TOKENS required. */
+  readonly production: boolean;
+  /** GraphiQL served to browsers at the GraphQL path (GRAPHIQL; default: not in production). */
+  readonly graphiql: boolean;
+  /** __schema and __type answered (INTROSPECTION; default: not in production). */
+  readonly introspection: boolean;
+  /** Most aliases in one operation (MAX_ALIASES); see src/http/use-operation-limits.ts. */
+  readonly maxAliases: number;
+  /** Most lexical tokens in one document (MAX_TOKENS). */
+  readonly maxTokens: number;
+  /** Most directives in one operation (MAX_DIRECTIVES). */
+  readonly maxDirectives: number;
+  /** Measurements per second each token may write, per process; 0: no limit (WRITE_RATE_LIMIT). */
+  readonly writeRateLimit: number;
+  /** Measurements a token may write at once before the rate applies (WRITE_RATE_BURST). */
+  readonly writeRateBurst: number;
 }
 
 const DATABASE_NAME = /^[A-Za-z0-9_$]{1,64}$/;
@@ -38,6 +55,14 @@ const wholeNumber = (min: number, max: number) =>
     .regex(/^\d+$/, 'must be a whole number')
     .transform(Number)
     .pipe(z.number().int().min(min).max(max));
+
+/** true/false (also 1/0, yes/no), any case. */
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false'))
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 const environment = z.object({
   DATABASE_URL: z
@@ -76,6 +101,20 @@ const environment = z.object({
   MAX_CONNECTIONS: wholeNumber(1, 1_000_000).default(20_000),
   READY_MAX_RUN_AGE_SECONDS: wholeNumber(1, 31_536_000).default(900),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  NODE_ENV: z.string().trim().default('development'),
+  GRAPHIQL: flag.optional(),
+  INTROSPECTION: flag.optional(),
+  // The largest legitimate operation asks for a few dozen cities side by side (Belgium's feed has
+  // about 20 cities and regions, each aliased once); more aliases only multiply work.
+  MAX_ALIASES: wholeNumber(1, 100_000).default(30),
+  // The largest operation of GraphiQL's examples is 107 tokens; an item written inline in a batch
+  // is about 35 (batches of more than ~250 items go in variables, which are not tokens). Parsing
+  // 10,000 tokens takes a few ms; an 8 MiB body of tokens took 8 s before this limit.
+  MAX_TOKENS: wholeNumber(100, 10_000_000).default(10_000),
+  // Our operations use @include/@skip a handful of times at most.
+  MAX_DIRECTIVES: wholeNumber(1, 100_000).default(50),
+  WRITE_RATE_LIMIT: wholeNumber(0, 100_000_000).default(10_000),
+  WRITE_RATE_BURST: wholeNumber(1, 1_000_000_000).default(100_000),
 });
 
 export class ConfigError extends Error {
@@ -112,8 +151,15 @@ function parseDatabaseUrl(url: string): DatabaseConfig {
   };
 }
 
-/** Reads the configuration from an environment (process.env by default), or throws ConfigError. */
-export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+/**
+ * Reads the configuration from an environment (process.env by default), or throws ConfigError.
+ * `server`: for the API itself (npm start), which in production mode needs API_TOKENS; scripts
+ * that never serve writes (db:migrate, ingest, generate-test-data) do not.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  options: { readonly server?: boolean } = {},
+): Config {
   // Empty variables count as unset, as in most shells' `VAR= command`.
   const present = Object.fromEntries(
     Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
@@ -135,6 +181,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       problems.push(...error.problems);
     }
   }
+  problems.push(
+    ...crossProblems(present, result.success ? result.data : undefined, options.server ?? false),
+  );
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   const e = result.data;
   const db = urlDb ?? {
@@ -155,5 +204,40 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     maxConnections: e.MAX_CONNECTIONS,
     readyMaxRunAgeSeconds: e.READY_MAX_RUN_AGE_SECONDS,
     logLevel: e.LOG_LEVEL,
+    production: e.NODE_ENV === 'production',
+    graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
+    introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
+    maxAliases: e.MAX_ALIASES,
+    maxTokens: e.MAX_TOKENS,
+    maxDirectives: e.MAX_DIRECTIVES,
+    writeRateLimit: e.WRITE_RATE_LIMIT,
+    writeRateBurst: e.WRITE_RATE_BURST,
   });
+}
+
+/**
+ * What the variables get wrong together rather than one by one; the production rule is read from
+ * the raw environment, so that it is reported along with any other problem.
+ */
+function crossProblems(
+  present: Record<string, string | undefined>,
+  e: z.infer<typeof environment> | undefined,
+  server: boolean,
+): string[] {
+  const problems: string[] = [];
+  const tokens = (present.API_TOKENS ?? '').split(',').filter((token) => token.trim() !== '');
+  if (server && present.NODE_ENV?.trim() === 'production' && tokens.length === 0) {
+    problems.push(
+      'API_TOKENS: is empty, and NODE_ENV=production needs at least one token (comma-separated, e.g. API_TOKENS=$(openssl rand -hex 32)): without one every write would be refused',
+    );
+  }
+  if (e === undefined) return problems;
+  // A burst smaller than the dearest single write would refuse that write forever.
+  const dearest = Math.max(writeCostOfBatch(e.INGEST_MAX_BATCH), REFRESH_COST);
+  if (e.WRITE_RATE_LIMIT > 0 && e.WRITE_RATE_BURST < dearest) {
+    problems.push(
+      `WRITE_RATE_BURST: ${e.WRITE_RATE_BURST} is less than ${dearest}, what a full batch of INGEST_MAX_BATCH=${e.INGEST_MAX_BATCH} measurements or a refreshAirQuality costs (src/write-cost.ts): such a write could never pass`,
+    );
+  }
+  return problems;
 }

@@ -20,6 +20,8 @@ export interface AppDeps {
   readonly pool: Pool;
   readonly config: Config;
   readonly logger: YogaLogger;
+  /** The clock of the write rate limit, in ms (default Date.now): tests move it by hand. */
+  readonly clock?: () => number;
   /** How long refreshAirQuality waits for a run in progress before REFRESH_BUSY. Default 5. */
   readonly refreshWaitSeconds?: number;
   /**
@@ -40,6 +42,11 @@ export interface Context {
   readonly logger: YogaLogger;
   readonly refreshWaitSeconds: number;
   readonly writeAccess: WriteAccess;
+  /**
+   * With writeAccess `token`, the position of the request's token in API_TOKENS: the key of its
+   * write budget (src/http/use-write-rate-limit.ts), so that the token itself is kept nowhere.
+   */
+  readonly writer: number | null;
   /** The process's one live feed: subscriptions listen to it, queries read its snapshot. */
   readonly feed: AirQualityFeed;
   /** Per-operation DataLoaders; replaced after writes (see resetLoaders). */
@@ -56,11 +63,16 @@ export interface InitialContext {
 
 const digest = (token: string) => createHash('sha256').update(token).digest();
 
-/** Compares tokens in constant time (over their digests, so lengths leak nothing either). */
-function isKnownToken(token: string, known: readonly Buffer[]): boolean {
+/**
+ * The position of a token among the known ones, or null. Compares in constant time (over their
+ * digests, so lengths leak nothing either), against every known token whatever matches.
+ */
+function knownTokenIndex(token: string, known: readonly Buffer[]): number | null {
   const candidate = digest(token);
-  let found = false;
-  for (const k of known) found = timingSafeEqual(candidate, k) || found;
+  let found: number | null = null;
+  known.forEach((k, index) => {
+    if (timingSafeEqual(candidate, k)) found = index;
+  });
   return found;
 }
 
@@ -80,11 +92,13 @@ export function createContextFactory(
   return (initial) => {
     const header = authorizationOf(initial);
     let writeAccess: WriteAccess;
+    let writer: number | null = null;
     if (known.length === 0) writeAccess = 'disabled';
     else if (header === null) writeAccess = 'missing';
     else {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      writeAccess = match?.[1] && isKnownToken(match[1], known) ? 'token' : 'invalid';
+      writer = match?.[1] ? knownTokenIndex(match[1], known) : null;
+      writeAccess = writer !== null ? 'token' : 'invalid';
     }
     return {
       pool: deps.pool,
@@ -92,6 +106,7 @@ export function createContextFactory(
       logger: deps.logger,
       refreshWaitSeconds,
       writeAccess,
+      writer,
       feed: deps.feed,
       loaders: createLoaders(deps.pool, deps.feed),
     };

@@ -11,7 +11,7 @@ import { createPool } from './db/pool.js';
  */
 let config: ReturnType<typeof loadConfig>;
 try {
-  config = loadConfig();
+  config = loadConfig(process.env, { server: true });
 } catch (error) {
   console.error(error instanceof ConfigError ? error.message : error);
   process.exit(1);
@@ -45,7 +45,9 @@ try {
   await pool.end();
   process.exit(1);
 }
-logger.info(`belair serves GraphQL and GraphiQL at ${url.replace('[::]', 'localhost')}`);
+logger.info(
+  `belair serves GraphQL${config.graphiql ? ' and GraphiQL' : ''} at ${url.replace('[::]', 'localhost')}${config.production ? ' (production mode)' : ''}`,
+);
 
 let stopping = false;
 async function shutdown(signal: string) {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config.js';
 import { parseLegacyConfig } from '../src/legacy-config.js';
@@ -146,4 +147,119 @@ describe("the original project's configuration file", () => {
       /line 1: expected KEY = "value".*\n.*DB_PORT/s,
     );
   });
+});
+
+describe('limits, production mode and the write rate', () => {
+  /** The problems the API's entry point (npm start) would report. */
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env, { server: true });
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+  const PRODUCTION_WITHOUT_TOKENS =
+    'API_TOKENS: is empty, and NODE_ENV=production needs at least one token (comma-separated, e.g. API_TOKENS=$(openssl rand -hex 32)): without one every write would be refused';
+
+  it('has defaults for development', () => {
+    const config = loadConfig({});
+    expect({
+      production: config.production,
+      graphiql: config.graphiql,
+      introspection: config.introspection,
+      maxAliases: config.maxAliases,
+      maxTokens: config.maxTokens,
+      maxDirectives: config.maxDirectives,
+      writeRateLimit: config.writeRateLimit,
+      writeRateBurst: config.writeRateBurst,
+    }).toEqual({
+      production: false,
+      graphiql: true,
+      introspection: true,
+      maxAliases: 30,
+      maxTokens: 10_000,
+      maxDirectives: 50,
+      writeRateLimit: 10_000,
+      writeRateBurst: 100_000,
+    });
+  });
+
+  it('turns GraphiQL and introspection off with NODE_ENV=production, unless told otherwise', () => {
+    const production = loadConfig({ NODE_ENV: 'production', API_TOKENS: 'p' });
+    expect([production.production, production.graphiql, production.introspection]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+    const both = loadConfig({
+      NODE_ENV: 'production',
+      API_TOKENS: 'p',
+      GRAPHIQL: 'TRUE',
+      INTROSPECTION: '1',
+    });
+    expect([both.graphiql, both.introspection]).toEqual([true, true]);
+    const off = loadConfig({ GRAPHIQL: 'false', INTROSPECTION: 'no' });
+    expect([off.production, off.graphiql, off.introspection]).toEqual([false, false, false]);
+    expect(problemsOf({ GRAPHIQL: 'maybe', INTROSPECTION: 'on' })).toEqual([
+      'GRAPHIQL: must be true or false',
+      'INTROSPECTION: must be true or false',
+    ]);
+  });
+
+  it('refuses production mode without tokens, with the other problems', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([PRODUCTION_WITHOUT_TOKENS]);
+    expect(problemsOf({ NODE_ENV: 'production', API_TOKENS: ' , ' })).toEqual([
+      PRODUCTION_WITHOUT_TOKENS,
+    ]);
+    expect(problemsOf({ NODE_ENV: 'production', PORT: 'x' })).toEqual([
+      'PORT: must be a whole number',
+      PRODUCTION_WITHOUT_TOKENS,
+    ]);
+    // Any other NODE_ENV is development.
+    expect(loadConfig({ NODE_ENV: 'test' }, { server: true }).production).toBe(false);
+    // Scripts that never serve writes (db:migrate, ingest, generate-test-data) need no token.
+    expect(loadConfig({ NODE_ENV: 'production' }).production).toBe(true);
+  });
+
+  it('takes the limits, and refuses a burst that a full batch could never fit in', () => {
+    const config = loadConfig({
+      MAX_ALIASES: '5',
+      MAX_TOKENS: '2000',
+      MAX_DIRECTIVES: '3',
+      WRITE_RATE_LIMIT: '50',
+      WRITE_RATE_BURST: '10100',
+    });
+    expect([config.maxAliases, config.maxTokens, config.maxDirectives]).toEqual([5, 2000, 3]);
+    expect([config.writeRateLimit, config.writeRateBurst]).toEqual([50, 10_100]);
+    expect(problemsOf({ WRITE_RATE_BURST: '10099' })).toEqual([
+      'WRITE_RATE_BURST: 10099 is less than 10100, what a full batch of INGEST_MAX_BATCH=10000 measurements or a refreshAirQuality costs (src/write-cost.ts): such a write could never pass',
+    ]);
+    expect(problemsOf({ INGEST_MAX_BATCH: '10', WRITE_RATE_BURST: '999' })[0]).toMatch(
+      /^WRITE_RATE_BURST: 999 is less than 1000,/,
+    );
+    // With the limit off the burst means nothing.
+    expect(loadConfig({ WRITE_RATE_LIMIT: '0', WRITE_RATE_BURST: '1' }).writeRateLimit).toBe(0);
+    expect(problemsOf({ MAX_ALIASES: '0', MAX_TOKENS: '99' })).toEqual([
+      'MAX_ALIASES: Too small: expected number to be >=1',
+      'MAX_TOKENS: Too small: expected number to be >=100',
+    ]);
+  });
+
+  it('makes npm start exit 1 with the message in production mode without tokens', async () => {
+    const { API_TOKENS: _tokens, ...inherited } = process.env;
+    const env = { ...inherited, NODE_ENV: 'production', PORT: '0' };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+      cwd: new URL('..', import.meta.url),
+      env,
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toBe(`Invalid configuration:\n  - ${PRODUCTION_WITHOUT_TOKENS}\n`);
+  }, 60_000);
 });

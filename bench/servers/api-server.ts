@@ -12,7 +12,9 @@ import { countStatements } from '../lib/counting-pool.js';
  * statements it sent. Configuration from the environment, like src/index.ts.
  */
 
-const config = loadConfig();
+// The benchmarks measure the API's own write throughput: no per-token rate limit unless the
+// environment asks for one.
+const config = loadConfig({ WRITE_RATE_LIMIT: '0', ...process.env });
 const counted = countStatements(createPool(config.db, config.dbPoolSize));
 const app = buildApp({ pool: counted.pool, config, logger: createLogger(config.logLevel) });
 const { port } = await app.start(0, '127.0.0.1');

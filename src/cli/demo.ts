@@ -79,7 +79,9 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
   if ('exitCode' in args) return args.exitCode;
   let config: Config;
   try {
-    config = loadConfig(io.env);
+    // The demo fills its database through its own API as fast as it can: no per-token write rate
+    // limit unless the environment asks for one.
+    config = loadConfig({ WRITE_RATE_LIMIT: '0', ...io.env });
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr.write(`${error.message}\n`);

@@ -24,3 +24,31 @@ export function boundedList<T>(
   }
   return value;
 }
+
+/** The longest name the database holds (city.name is VARCHAR(128)): a longer one names nothing. */
+export const MAX_CITY_NAME_LENGTH = 128;
+
+/** A city name argument, at most MAX_CITY_NAME_LENGTH characters. */
+export function cityNameArgument(name: string, value: string): string {
+  // Characters as MariaDB counts them (code points), measured only when it could matter.
+  const length = value.length > MAX_CITY_NAME_LENGTH ? [...value].length : value.length;
+  if (length > MAX_CITY_NAME_LENGTH) {
+    throw badUserInput(
+      `${name} is ${length} characters long; no city name is longer than ${MAX_CITY_NAME_LENGTH}.`,
+    );
+  }
+  return value;
+}
+
+/** A list of city names: at most `max` names, each at most MAX_CITY_NAME_LENGTH characters. */
+export function cityNamesArgument(
+  name: string,
+  value: readonly string[] | null | undefined,
+  max: number,
+): readonly string[] | null {
+  const names = boundedList(name, value, max);
+  names?.forEach((city, index) => {
+    cityNameArgument(`${name}[${index}]`, city);
+  });
+  return names;
+}

@@ -1,7 +1,7 @@
 import type { CityWindow, PollutantWindow } from '../db/air-quality.js';
 import { selectWindows } from '../live/air-quality-feed.js';
 import { AirQualityRunRef } from './air-quality-run.js';
-import { boundedList, countryArgument } from './arguments.js';
+import { cityNamesArgument, countryArgument } from './arguments.js';
 import { builder } from './builder.js';
 import { CityRef } from './city.js';
 import { EaqiLevel, Pollutant } from './enums.js';
@@ -83,7 +83,7 @@ builder.queryField('airQuality', (t) =>
     },
     resolve: (_root, args, context) =>
       context.loaders.currentWindows({
-        cityNames: boundedList('cities', args.cities, MAX_CITY_NAMES),
+        cityNames: cityNamesArgument('cities', args.cities, MAX_CITY_NAMES),
         country: countryArgument(args.country),
       }),
   }),
@@ -102,7 +102,7 @@ builder.subscriptionField('airQuality', (t) =>
     subscribe: (_root, args, context, info) => {
       checkSubscriptionComplexity(context, info);
       const select = selectWindows({
-        cityNames: boundedList('cities', args.cities, MAX_CITY_NAMES),
+        cityNames: cityNamesArgument('cities', args.cities, MAX_CITY_NAMES),
         country: countryArgument(args.country),
       });
       return context.feed.stream(select, (window) => window.cityId);

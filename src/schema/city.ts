@@ -1,5 +1,5 @@
 import { type City, findCity, listCities } from '../db/cities.js';
-import { countryArgument } from './arguments.js';
+import { cityNameArgument, countryArgument } from './arguments.js';
 import { builder } from './builder.js';
 import { CityAirQualityRef } from './city-air-quality.js';
 import { requireInstant } from './date-time-input.js';
@@ -78,6 +78,9 @@ builder.queryFields((t) => ({
       country: t.arg.string({ defaultValue: 'BE' }),
     },
     resolve: (_root, args, context) =>
-      findCity(context.pool, { name: args.name, country: countryArgument(args.country) ?? 'BE' }),
+      findCity(context.pool, {
+        name: cityNameArgument('name', args.name),
+        country: countryArgument(args.country) ?? 'BE',
+      }),
   }),
 }));

@@ -7,20 +7,39 @@ import type { WriteAccess } from '../context.js';
  */
 export type ErrorCode =
   | 'BAD_USER_INPUT'
+  | 'RATE_LIMITED'
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'REFRESH_BUSY'
   | 'QUERY_TOO_COMPLEX';
+
+/** Codes that mean "not now": the same request may succeed later (extensions.retryable). */
+const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['REFRESH_BUSY']);
 
 export function expectedError(
   code: ErrorCode,
   message: string,
   http?: { status: number; headers?: Record<string, string> },
 ): GraphQLError {
-  return new GraphQLError(message, { extensions: { code, ...(http ? { http } : {}) } });
+  const retryable = RETRYABLE_CODES.has(code) ? { retryable: true } : {};
+  return new GraphQLError(message, {
+    extensions: { code, ...retryable, ...(http ? { http } : {}) },
+  });
 }
 
 export const badUserInput = (message: string) => expectedError('BAD_USER_INPUT', message);
+
+/** A write over its token's rate: HTTP 429 with Retry-After, and the delay in the extensions. */
+export function rateLimited(message: string, retryAfterSeconds: number): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: {
+      code: 'RATE_LIMITED' satisfies ErrorCode,
+      retryable: true,
+      retryAfterSeconds,
+      http: { status: 429, headers: { 'Retry-After': String(retryAfterSeconds) } },
+    },
+  });
+}
 
 /** Why a write was refused, for each way of not having write access. */
 export function writeRefused(access: WriteAccess): GraphQLError {

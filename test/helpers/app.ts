@@ -21,7 +21,12 @@ export function recordingLogger(): YogaLogger & { errors: unknown[][] } {
 export function testApp(
   t: TestDatabase,
   env: Record<string, string> = {},
-  options: { pool?: Pool; refreshWaitSeconds?: number; live?: AppDeps['live'] } = {},
+  options: {
+    pool?: Pool;
+    refreshWaitSeconds?: number;
+    live?: AppDeps['live'];
+    clock?: () => number;
+  } = {},
 ): App & { logger: ReturnType<typeof recordingLogger> } {
   const config = { ...loadConfig({ API_TOKENS: TOKEN, ...env }), db: t.db };
   const logger = recordingLogger();
@@ -31,6 +36,7 @@ export function testApp(
     logger,
     refreshWaitSeconds: options.refreshWaitSeconds ?? 1,
     ...(options.live ? { live: options.live } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   return Object.assign(app, { logger });
 }
