@@ -27,7 +27,7 @@ async function findCityIds(db: Queryable, cities: readonly CityKey[], ids: Map<s
 }
 
 /** The order of city_country_name (binary collation): country, then name, byte for byte. */
-export function compareCityKeys(a: CityKey, b: CityKey): number {
+function compareCityKeys(a: CityKey, b: CityKey): number {
   return (
     Buffer.compare(Buffer.from(a.country), Buffer.from(b.country)) ||
     Buffer.compare(Buffer.from(a.name), Buffer.from(b.name))
