@@ -26,10 +26,22 @@ async function findCityIds(db: Queryable, cities: readonly CityKey[], ids: Map<s
   }
 }
 
+/** The order of city_country_name (binary collation): country, then name, byte for byte. */
+function compareCityKeys(a: CityKey, b: CityKey): number {
+  return (
+    Buffer.compare(Buffer.from(a.country), Buffer.from(b.country)) ||
+    Buffer.compare(Buffer.from(a.name), Buffer.from(b.name))
+  );
+}
+
 /**
  * The ids of the given cities, creating those that do not exist yet. Existing cities are looked
  * up first and only the missing ones are inserted, so that no auto-increment id is burnt by a
  * city that already exists.
+ *
+ * Two batches may create the same new cities at the same moment: the second one's INSERT IGNORE
+ * waits for the first to commit, then skips them. The missing cities are inserted in index order,
+ * so that such batches wait for each other in one direction and never deadlock.
  */
 export async function ensureCities(
   db: Queryable,
@@ -37,11 +49,10 @@ export async function ensureCities(
 ): Promise<Map<string, number>> {
   const ids = new Map<string, number>();
   await findCityIds(db, cities, ids);
-  const missing = cities.filter((city) => !ids.has(cityKey(city)));
+  const missing = cities.filter((city) => !ids.has(cityKey(city))).sort(compareCityKeys);
   if (missing.length > 0) {
     for (let i = 0; i < missing.length; i += CHUNK) {
       const chunk = missing.slice(i, i + CHUNK);
-      // IGNORE: another batch may create the same city at the same moment.
       await db.query(
         `/* insertCities */
          INSERT IGNORE INTO city (country, name) VALUES ${chunk.map(() => '(?, ?)').join(', ')}`,

@@ -43,10 +43,65 @@ async function findLocations(
 
 const ATTRIBUTES = ['latitude', 'longitude', 'sourceName', 'sourceType'] as const;
 
+/** The order of location_city_name: city, then name byte for byte (binary collation). */
+function compareLocationKeys(a: LocationInput, b: LocationInput): number {
+  return a.cityId - b.cityId || Buffer.compare(Buffer.from(a.name), Buffer.from(b.name));
+}
+
+/**
+ * Locks the given stations in id order: the exclusive lock of an UPDATE where the batch changes a
+ * station's coordinates or source, a share lock on the others.
+ *
+ * The measurements' foreign-key checks take a share lock on their station anyway, one station at a
+ * time in between the measurement rows they insert. Taken that late, an attribute update (before
+ * the measurements) deadlocks with another batch that holds measurement rows this one needs and
+ * waits for the updated station. Taken here, in one order by every batch before any measurement
+ * row, stations are locked first, then measurements, each in one order: batches wait for each
+ * other, never in a circle.
+ */
+async function lockLocations(
+  db: Queryable,
+  stations: readonly { input: LocationInput; stored: LocationRow }[],
+) {
+  const ordered = [...stations].sort((a, b) => a.stored.id - b.stored.id);
+  let shared: number[] = [];
+  const lockShared = async () => {
+    for (let i = 0; i < shared.length; i += CHUNK) {
+      await db.query(
+        `/* lockLocations */
+         SELECT id FROM location WHERE id IN (?) ORDER BY id LOCK IN SHARE MODE`,
+        [shared.slice(i, i + CHUNK)],
+      );
+    }
+    shared = [];
+  };
+  for (const { input, stored } of ordered) {
+    if (ATTRIBUTES.some((field) => input[field] !== null && input[field] !== stored[field])) {
+      await lockShared();
+      await db.query(
+        `/* updateLocation */
+         UPDATE location
+         SET latitude = COALESCE(?, latitude), longitude = COALESCE(?, longitude),
+             source_name = COALESCE(?, source_name), source_type = COALESCE(?, source_type)
+         WHERE id = ?`,
+        [input.latitude, input.longitude, input.sourceName, input.sourceType, stored.id],
+      );
+    } else {
+      shared.push(stored.id);
+    }
+  }
+  await lockShared();
+}
+
 /**
  * The ids of the given stations: missing ones are inserted (looked up first, so that no
  * auto-increment id is burnt), and existing ones whose coordinates or source the batch changes are
- * updated. One entry per station is expected (the caller merges a batch's items).
+ * updated. One entry per station is expected (the caller merges a batch's items). Every station
+ * is locked until the transaction ends (see lockLocations): call this before writing measurements.
+ *
+ * Missing stations are inserted in index order, so that two batches creating the same new
+ * stations wait for each other in one direction (the second one's INSERT IGNORE skips them once
+ * the first commits) and never deadlock.
  */
 export async function ensureLocations(
   db: Queryable,
@@ -55,10 +110,11 @@ export async function ensureLocations(
   const found = new Map<string, LocationRow>();
   await findLocations(db, locations, found);
 
-  const missing = locations.filter((location) => !found.has(locationKey(location)));
+  const missing = locations
+    .filter((location) => !found.has(locationKey(location)))
+    .sort(compareLocationKeys);
   for (let i = 0; i < missing.length; i += CHUNK) {
     const chunk = missing.slice(i, i + CHUNK);
-    // IGNORE: another batch may create the same station at the same moment.
     await db.query(
       `/* insertLocations */
        INSERT IGNORE INTO location (city_id, name, latitude, longitude, source_name, source_type)
@@ -68,28 +124,13 @@ export async function ensureLocations(
   }
   if (missing.length > 0) await findLocations(db, missing, found);
 
-  for (const location of locations) {
-    const stored = found.get(locationKey(location));
-    if (
-      stored &&
-      ATTRIBUTES.some((field) => location[field] !== null && location[field] !== stored[field])
-    ) {
-      await db.query(
-        `/* updateLocation */
-         UPDATE location
-         SET latitude = COALESCE(?, latitude), longitude = COALESCE(?, longitude),
-             source_name = COALESCE(?, source_name), source_type = COALESCE(?, source_type)
-         WHERE id = ?`,
-        [
-          location.latitude,
-          location.longitude,
-          location.sourceName,
-          location.sourceType,
-          stored.id,
-        ],
-      );
-    }
-  }
+  await lockLocations(
+    db,
+    locations.flatMap((input) => {
+      const stored = found.get(locationKey(input));
+      return stored ? [{ input, stored }] : [];
+    }),
+  );
   return new Map([...found].map(([key, row]) => [key, row.id]));
 }
 

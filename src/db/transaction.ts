@@ -11,6 +11,17 @@ export function isRetryableTransactionError(error: unknown): boolean {
   return typeof errno === 'number' && RETRYABLE.has(errno);
 }
 
+/** Transactions run again since the process started, by MariaDB error number. */
+const retries = new Map<number, number>();
+
+/**
+ * How many transactions were run again after a deadlock (1213) or a lock wait timeout (1205)
+ * since the process started: what the retries absorbed, which clients never saw.
+ */
+export function transactionRetries(): { deadlocks: number; lockWaitTimeouts: number } {
+  return { deadlocks: retries.get(1213) ?? 0, lockWaitTimeouts: retries.get(1205) ?? 0 };
+}
+
 export interface TransactionOptions {
   /** Attempts in all, for deadlocks and lock wait timeouts. Default 4. */
   readonly attempts?: number;
@@ -18,7 +29,8 @@ export interface TransactionOptions {
 
 /**
  * Runs fn in one READ COMMITTED transaction on one connection of the pool: committed when fn
- * resolves, rolled back when it throws, and run again from the start after a deadlock. READ
+ * resolves, rolled back when it throws, and run again from the start after a deadlock (batches
+ * take their locks in one order and do not deadlock among themselves, but other writers may). READ
  * COMMITTED so that every read sees rows that concurrent writers committed meanwhile (a city or
  * station another batch just created) and so that writes take no gap locks where the aggregation
  * and other batches work.
@@ -44,6 +56,8 @@ export async function withTransaction<T>(
       }
     } catch (error) {
       if (attempt >= attempts || !isRetryableTransactionError(error)) throw error;
+      const errno = (error as { errno: number }).errno;
+      retries.set(errno, (retries.get(errno) ?? 0) + 1);
       // A short, growing, jittered pause lets the transaction that won go first.
       await new Promise((resolve) => setTimeout(resolve, 20 * attempt + Math.random() * 30));
     } finally {

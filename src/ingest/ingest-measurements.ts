@@ -53,7 +53,12 @@ export class BatchTooLargeError extends Error {
   }
 }
 
-/** Cities, then stations, then measurements, all on one connection inside one transaction. */
+/**
+ * Cities, then stations, then measurements, all on one connection inside one transaction. That is
+ * also the order in which every batch takes its locks, each step in index order (new cities, new
+ * stations, every station of the batch, measurements by primary key): overlapping batches wait
+ * for each other, and never deadlock among themselves.
+ */
 async function store(db: Queryable, valid: readonly ValidMeasurement[]): Promise<UpsertCounts> {
   const cities = new Map(valid.map((m) => [cityKey({ country: m.country, name: m.city }), m]));
   const cityIds = await ensureCities(
