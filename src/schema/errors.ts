@@ -10,7 +10,8 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'REFRESH_BUSY'
-  | 'QUERY_TOO_COMPLEX';
+  | 'QUERY_TOO_COMPLEX'
+  | 'DATABASE_UNAVAILABLE';
 
 export function expectedError(
   code: ErrorCode,
