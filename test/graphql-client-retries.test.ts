@@ -72,7 +72,7 @@ describe('the scripts’ GraphQL client', () => {
     expect(retry?.attempt).toBe(1);
     expect(retry?.delayMs).toBe(5000);
     expect(retry?.error).toBeInstanceOf(GraphqlRequestError);
-    expect((retry?.error as GraphqlRequestError).details).toEqual({
+    expect((retry?.error as GraphqlRequestError | undefined)?.details).toEqual({
       status: 503,
       code: 'DATABASE_UNAVAILABLE',
       retryAfterMs: 5000,
