@@ -139,21 +139,30 @@ function untilIngestionWaits(answer: Promise<unknown>): Promise<number> {
       ended = error;
     },
   );
+  // What the database's transactions were doing at the last look, for the message of a timeout.
+  let seen: unknown[] = [];
   return waitFor(
     async () => {
       if (ended !== undefined) throw new Error(`the ingestion ended before it waited: ${ended}`);
       const [rows] = await t.pool.query<RowDataPacket[]>(
-        `SELECT t.trx_rows_modified AS modified
+        `SELECT t.trx_state AS state, t.trx_rows_modified AS modified, LEFT(p.INFO, 40) AS statement
          FROM information_schema.INNODB_TRX t
          JOIN information_schema.PROCESSLIST p ON p.ID = t.trx_mysql_thread_id
-         WHERE p.DB = DATABASE() AND t.trx_state = 'LOCK WAIT' AND t.trx_rows_modified > 0`,
+         WHERE p.DB = DATABASE() AND t.trx_mysql_thread_id <> ?`,
+        [blocker.threadId],
       );
-      return rows[0] ? Number(rows[0].modified) : undefined;
+      seen = rows;
+      const waiting = rows.find((row) => row.state === 'LOCK WAIT' && Number(row.modified) > 0);
+      return waiting ? Number(waiting.modified) : undefined;
     },
     60_000,
     'the ingestion transaction to write rows and wait for the held one',
-    20,
-  );
+    // MariaDB refreshes what INNODB_TRX shows only when nobody read it for 100 ms: polled more
+    // often, it would show the same old snapshot for ever.
+    250,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; transactions seen last: ${JSON.stringify(seen)}`);
+  });
 }
 
 /** No transaction of the test database left open, bar this file's own connections. */
@@ -170,6 +179,7 @@ function untilNoTransaction(): Promise<true> {
     },
     30_000,
     'the killed process’s transaction to end',
+    250,
   );
 }
 
