@@ -6,9 +6,12 @@ import {
 } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin, type YogaLogger } from 'graphql-yoga';
 import { classifyDatabaseError, type Unavailability } from '../db/database-unavailable.js';
+import type { ErrorCode } from '../schema/errors.js';
 
 /** What a client is told to wait before trying again, in seconds (also the Retry-After header). */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
+
+const CODE: ErrorCode = 'DATABASE_UNAVAILABLE';
 
 /** The text a client sees: what happened, what became of a write, what to do. */
 function messageFor(unavailability: Unavailability, operation: OperationTypeNode | undefined) {
@@ -56,7 +59,7 @@ export function useDatabaseErrors(logger: YogaLogger): Plugin {
         positions: error.positions ?? null,
         path: error.path ?? null,
         extensions: {
-          code: 'DATABASE_UNAVAILABLE',
+          code: CODE,
           retryable: true,
           http: {
             status: 503,

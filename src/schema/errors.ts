@@ -10,8 +10,8 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'REFRESH_BUSY'
-  | 'QUERY_TOO_COMPLEX'
-  | 'DATABASE_UNAVAILABLE';
+  | 'DATABASE_UNAVAILABLE'
+  | 'QUERY_TOO_COMPLEX';
 
 export function expectedError(
   code: ErrorCode,
