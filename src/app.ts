@@ -12,6 +12,7 @@ import {
 import { readBodyWithin } from './http/body-limit.js';
 import { graphiqlTabs } from './http/graphiql-examples.js';
 import { useCompiledMutations } from './http/use-compiled-mutations.js';
+import { useDatabaseErrors } from './http/use-database-errors.js';
 import { useHealthEndpoints } from './http/use-health-endpoints.js';
 import { useItemLevelInputErrors } from './http/use-item-level-input-errors.js';
 import { useNoIntrospection } from './http/use-no-introspection.js';
@@ -78,6 +79,7 @@ export function buildApp(deps: AppDeps): App {
       }),
       useItemLevelInputErrors(),
       useCompiledMutations(),
+      useDatabaseErrors(deps.logger),
       live.plugin,
       windowCache.plugin,
     ],

@@ -17,6 +17,8 @@ export interface Config {
   readonly db: DatabaseConfig;
   /** Connections in the API's mysql2 pool. */
   readonly dbPoolSize: number;
+  /** How long a statement waits for a pooled connection before DATABASE_UNAVAILABLE (ms). */
+  readonly dbAcquireTimeoutMs: number;
   readonly port: number;
   /** Bearer tokens that may write (ingestMeasurements, refreshAirQuality). Empty: nobody may. */
   readonly apiTokens: readonly string[];
@@ -83,6 +85,7 @@ const environment = z.object({
     .regex(DATABASE_NAME, 'must be 1-64 letters, digits, _ or $')
     .default('openaq'),
   DB_POOL_SIZE: wholeNumber(1, 1000).default(10),
+  DB_ACQUIRE_TIMEOUT_MS: wholeNumber(1, 600_000).default(5000),
   PORT: wholeNumber(0, 65535).default(4000),
   API_TOKENS: z
     .string()
@@ -196,6 +199,7 @@ export function loadConfig(
   return Object.freeze({
     db: Object.freeze(db),
     dbPoolSize: e.DB_POOL_SIZE,
+    dbAcquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
     port: e.PORT,
     apiTokens: Object.freeze(e.API_TOKENS),
     pollIntervalMs: e.POLL_INTERVAL_MS,

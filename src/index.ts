@@ -35,7 +35,9 @@ if (config.apiTokens.length === 0) {
   logger.warn('API_TOKENS is empty: ingestMeasurements and refreshAirQuality are refused.');
 }
 
-const pool = createPool(config.db, config.dbPoolSize);
+const pool = createPool(config.db, config.dbPoolSize, {
+  acquireTimeoutMs: config.dbAcquireTimeoutMs,
+});
 const app = buildApp({ pool, config, logger });
 let url: string;
 try {

@@ -213,10 +213,12 @@ describe('the current windows, cached per run', () => {
         expect(during.data).toBeNull();
         expect(during.errors).toEqual([
           {
-            message: 'Unexpected error.',
+            message: expect.stringMatching(
+              /^The database is unavailable \(connection (lost|reset)\)\. Try again in 5 seconds/,
+            ),
             locations: [{ line: 1, column: 3 }],
             path: ['airQuality'],
-            extensions: { code: 'INTERNAL_SERVER_ERROR' },
+            extensions: { code: 'DATABASE_UNAVAILABLE', retryable: true },
           },
         ]);
       }

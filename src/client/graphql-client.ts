@@ -4,7 +4,8 @@ import type { IngestResult } from '../ingest/ingest-measurements.js';
 /**
  * A small client of belair's GraphQL API for the scripts: one POST per operation, retried with
  * exponential backoff when the failure is transient (the network, a 5xx or 429 answer, a timeout,
- * an error the server marks as retryable). Retrying a write is safe because ingestion is
+ * an error the server marks as retryable), never sooner than the server asked (Retry-After,
+ * extensions.retryAfterSeconds). Retrying a write is safe because ingestion is
  * idempotent: a batch stored before its answer was lost is stored once, and the retry reports it
  * as unchanged.
  */
@@ -29,7 +30,13 @@ export class GraphqlRequestError extends Error {
     message: string,
     /** Worth trying again: the same request may succeed later. */
     readonly transient: boolean,
-    readonly details: { status?: number; code?: string; attempts?: number } = {},
+    readonly details: {
+      status?: number;
+      code?: string;
+      attempts?: number;
+      /** The wait the server asked for before the next attempt. */
+      retryAfterMs?: number;
+    } = {},
     options?: ErrorOptions,
   ) {
     super(message, options);
@@ -55,16 +62,36 @@ const TRANSIENT_NETWORK_CODES = new Set([
 
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
-/** GraphQL error codes that say "the server could not do it now", not "the request is wrong". */
+/**
+ * The API's error codes that say "the server could not do it now", not "the request is wrong"
+ * (the API also marks them extensions.retryable): MariaDB unreachable or no pooled connection
+ * free, a token over its write rate, an aggregation run in progress.
+ */
 export const TRANSIENT_ERROR_CODES = new Set([
-  'SERVICE_UNAVAILABLE',
   'DATABASE_UNAVAILABLE',
+  'RATE_LIMITED',
   'REFRESH_BUSY',
 ]);
 
 interface GraphqlError {
   message?: string;
-  extensions?: { code?: string; retryable?: boolean };
+  extensions?: { code?: string; retryable?: boolean; retryAfterSeconds?: number };
+}
+
+/**
+ * How long the server asked to wait before trying again, in ms: extensions.retryAfterSeconds
+ * (RATE_LIMITED), else the Retry-After header in seconds (DATABASE_UNAVAILABLE, a 429 or 503 from
+ * a proxy); undefined when it did not say.
+ */
+function retryAfterMs(errors: readonly GraphqlError[], header: string | null): number | undefined {
+  for (const error of errors) {
+    const seconds = error.extensions?.retryAfterSeconds;
+    if (typeof seconds === 'number' && Number.isFinite(seconds) && seconds >= 0) {
+      return seconds * 1000;
+    }
+  }
+  if (header !== null && /^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
+  return undefined;
 }
 
 function networkCode(error: unknown): string | undefined {
@@ -96,7 +123,11 @@ function fromFetchFailure(error: unknown, endpoint: string): GraphqlRequestError
   );
 }
 
-function fromGraphqlErrors(errors: GraphqlError[], status: number): GraphqlRequestError {
+function fromGraphqlErrors(
+  errors: GraphqlError[],
+  status: number,
+  retryAfterHeader: string | null,
+): GraphqlRequestError {
   const first = errors[0] ?? {};
   const code = first.extensions?.code;
   const transient =
@@ -104,11 +135,12 @@ function fromGraphqlErrors(errors: GraphqlError[], status: number): GraphqlReque
     (code !== undefined && TRANSIENT_ERROR_CODES.has(code)) ||
     TRANSIENT_STATUS.has(status);
   const messages = errors.map((e) => e.message ?? 'unknown error').join('; ');
-  return new GraphqlRequestError(
-    code ? `${code}: ${messages}` : messages,
-    transient,
-    code === undefined ? { status } : { status, code },
-  );
+  const retryAfter = retryAfterMs(errors, retryAfterHeader);
+  return new GraphqlRequestError(code ? `${code}: ${messages}` : messages, transient, {
+    status,
+    ...(code === undefined ? {} : { code }),
+    ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+  });
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
@@ -207,14 +239,18 @@ export function createGraphqlClient(options: GraphqlClientOptions): GraphqlClien
       payload = undefined;
     }
     if (payload?.errors && payload.errors.length > 0) {
-      throw fromGraphqlErrors(payload.errors, response.status);
+      throw fromGraphqlErrors(payload.errors, response.status, response.headers.get('retry-after'));
     }
     if (!response.ok || payload?.data === undefined || payload.data === null) {
       const excerpt = text.length > 200 ? `${text.slice(0, 200)}…` : text;
+      const retryAfter = retryAfterMs([], response.headers.get('retry-after'));
       throw new GraphqlRequestError(
         `HTTP ${response.status} from ${options.endpoint}: ${excerpt}`,
         TRANSIENT_STATUS.has(response.status),
-        { status: response.status },
+        {
+          status: response.status,
+          ...(retryAfter === undefined ? {} : { retryAfterMs: retryAfter }),
+        },
       );
     }
     return payload.data;
@@ -237,8 +273,12 @@ export function createGraphqlClient(options: GraphqlClientOptions): GraphqlClien
           );
         }
         const base = Math.min(maxRetryDelayMs, retryDelayMs * 2 ** (attemptNumber - 1));
-        // Jitter keeps several clients that failed together from retrying together.
-        const delayMs = Math.round(base * (0.5 + Math.random() / 2));
+        // Jitter keeps several clients that failed together from retrying together. A wait the
+        // server asked for is the least the client waits.
+        const delayMs = Math.max(
+          Math.round(base * (0.5 + Math.random() / 2)),
+          error.details.retryAfterMs ?? 0,
+        );
         options.onRetry?.({ attempt: attemptNumber, delayMs, error });
         await sleep(delayMs, options.signal);
       }

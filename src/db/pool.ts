@@ -1,5 +1,6 @@
-import mysql, { type Pool, type PoolOptions } from 'mysql2/promise';
+import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2/promise';
 import type { DatabaseConfig } from '../config.js';
+import { PoolTimeoutError } from './database-unavailable.js';
 
 /**
  * Connection options shared by every belair connection:
@@ -26,11 +27,109 @@ export function connectionOptions(db: DatabaseConfig, withDatabase = true): Pool
   };
 }
 
-export function createPool(db: DatabaseConfig, connectionLimit = 10): Pool {
-  return mysql.createPool({
+/** How long a statement waits for a pooled connection by default (DB_ACQUIRE_TIMEOUT_MS). */
+export const DEFAULT_ACQUIRE_TIMEOUT_MS = 5000;
+
+export interface PoolBounds {
+  /** How long getConnection() and query() wait for a connection before PoolTimeoutError. */
+  readonly acquireTimeoutMs?: number;
+}
+
+/**
+ * A mysql2 pool whose every way of taking a connection (getConnection, query, execute) gives up
+ * after acquireTimeoutMs with a PoolTimeoutError. mysql2 itself queues a request for a connection
+ * forever (waitForConnections, queueLimit 0): with every connection held, requests would hang
+ * until their clients gave up, and with MariaDB silently unreachable, until connectTimeout.
+ */
+export function createPool(
+  db: DatabaseConfig,
+  connectionLimit = 10,
+  bounds: PoolBounds = {},
+): Pool {
+  const pool = mysql.createPool({
     ...connectionOptions(db),
     connectionLimit,
     waitForConnections: true,
     enableKeepAlive: true,
+  });
+  return boundAcquire(pool, connectionLimit, bounds.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS);
+}
+
+/** Errors after which mysql2's own pool.query drops the connection: the server turned read-only. */
+const READ_ONLY_ERRNOS = new Set([1290, 1792, 1836]);
+
+function boundAcquire(pool: Pool, connectionLimit: number, timeoutMs: number): Pool {
+  /** Connections handed out and not yet released: the pool is exhausted when they are all. */
+  let held = 0;
+
+  const getConnection = () =>
+    new Promise<PoolConnection>((resolve, reject) => {
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        reject(new PoolTimeoutError(timeoutMs, connectionLimit, held >= connectionLimit));
+      }, timeoutMs);
+      pool.getConnection().then(
+        (connection) => {
+          if (timedOut) {
+            // mysql2 cannot take a request back out of its queue: the connection comes anyway.
+            // It goes straight back, unused, so that a statement reported as failed never runs.
+            connection.release();
+            return;
+          }
+          clearTimeout(timer);
+          held += 1;
+          let counted = true;
+          const uncount = () => {
+            if (counted) held -= 1;
+            counted = false;
+          };
+          const release = connection.release.bind(connection);
+          const destroy = connection.destroy.bind(connection);
+          connection.release = () => {
+            uncount();
+            release();
+          };
+          connection.destroy = () => {
+            uncount();
+            destroy();
+          };
+          resolve(connection);
+        },
+        (error: unknown) => {
+          if (timedOut) return;
+          clearTimeout(timer);
+          reject(error);
+        },
+      );
+    });
+
+  /** pool.query and pool.execute, on a connection taken with the bound above. */
+  const onConnection =
+    (method: 'query' | 'execute') =>
+    async (...args: unknown[]) => {
+      const connection = await getConnection();
+      try {
+        // biome-ignore lint/suspicious/noExplicitAny: the arguments are mysql2's own, passed on
+        return await (connection[method] as (...a: any[]) => Promise<unknown>)(...args);
+      } catch (error) {
+        if (READ_ONLY_ERRNOS.has((error as { errno?: number }).errno ?? 0)) {
+          connection.destroy();
+        }
+        throw error;
+      } finally {
+        connection.release();
+      }
+    };
+  const query = onConnection('query');
+  const execute = onConnection('execute');
+
+  return new Proxy(pool, {
+    get(target, property, receiver) {
+      if (property === 'getConnection') return getConnection;
+      if (property === 'query') return query;
+      if (property === 'execute') return execute;
+      return Reflect.get(target, property, receiver);
+    },
   });
 }

@@ -1,4 +1,5 @@
 import type { Pool, PoolConnection } from 'mysql2/promise';
+import { CommitOutcomeUnknownError, isDatabaseUnavailable } from './database-unavailable.js';
 
 /** MariaDB errors after which the whole transaction may simply be run again. */
 const RETRYABLE = new Set([
@@ -34,6 +35,10 @@ export interface TransactionOptions {
  * COMMITTED so that every read sees rows that concurrent writers committed meanwhile (a city or
  * station another batch just created) and so that writes take no gap locks where the aggregation
  * and other batches work.
+ *
+ * A connection lost inside the transaction rolls it back on the server: the error (see
+ * database-unavailable.ts) then means nothing was written. Lost during COMMIT, the outcome is
+ * unknown, and the error is a CommitOutcomeUnknownError.
  */
 export async function withTransaction<T>(
   pool: Pick<Pool, 'getConnection'>,
@@ -48,7 +53,13 @@ export async function withTransaction<T>(
       await connection.beginTransaction();
       try {
         const result = await fn(connection);
-        await connection.commit();
+        try {
+          await connection.commit();
+        } catch (error) {
+          // Lost before the answer came: committed or not, only the server knows. Said so,
+          // rather than reported as rolled back.
+          throw isDatabaseUnavailable(error) ? new CommitOutcomeUnknownError(error) : error;
+        }
         return result;
       } catch (error) {
         await connection.rollback().catch(() => {});

@@ -1,4 +1,5 @@
 import type { Plugin } from 'graphql-yoga';
+import { classifyDatabaseError, describeError } from '../db/database-unavailable.js';
 import type { Queryable } from '../db/queryable.js';
 import { readReadinessFacts } from '../db/readiness.js';
 
@@ -40,11 +41,16 @@ export async function checkReadiness(
   try {
     facts = await readReadinessFacts(db);
   } catch (error) {
-    return {
-      ready: false,
-      reasons: [`MariaDB is unreachable: ${(error as Error).message}`],
-      database: 'unreachable',
-    };
+    const unavailability = classifyDatabaseError(error);
+    let reason: string;
+    if (unavailability?.poolTimeout) {
+      reason = `No database connection is free: ${unavailability.detail}.`;
+    } else if (unavailability) {
+      reason = `MariaDB is unreachable (${unavailability.reason}): ${unavailability.detail}.`;
+    } else {
+      reason = `MariaDB did not answer the readiness query: ${describeError(error)}.`;
+    }
+    return { ready: false, reasons: [reason], database: 'unreachable' };
   }
   const reasons: string[] = [];
   const replica = facts.refreshEvent === 'SLAVESIDE_DISABLED';

@@ -11,6 +11,7 @@ export type ErrorCode =
   | 'UNAUTHENTICATED'
   | 'FORBIDDEN'
   | 'REFRESH_BUSY'
+  | 'DATABASE_UNAVAILABLE'
   | 'QUERY_TOO_COMPLEX';
 
 /** Codes that mean "not now": the same request may succeed later (extensions.retryable). */

@@ -1,0 +1,150 @@
+import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { graphql, testApp, withToken } from './helpers/app.js';
+import { createPool, createTestDatabase, type TestDatabase } from './helpers/database.js';
+
+const POOL_SIZE = 2;
+const ACQUIRE_TIMEOUT_MS = 300;
+
+const INGEST = `mutation ($m: [MeasurementInput!]!) {
+  ingestMeasurements(measurements: $m) { received inserted updated unchanged rejected { index reason } }
+}`;
+
+const measuredAt = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
+
+function batch(location: string, size: number) {
+  return Array.from({ length: size }, (_, i) => ({
+    location,
+    city: 'Antwerpen',
+    country: 'BE',
+    parameter: 'PM10',
+    value: 10 + i,
+    unit: 'µg/m³',
+    measuredAt: measuredAt(10 + i),
+  }));
+}
+
+const EXHAUSTED = `the pool is exhausted: all ${POOL_SIZE} database connections stayed busy for ${ACQUIRE_TIMEOUT_MS} ms (DB_POOL_SIZE, DB_ACQUIRE_TIMEOUT_MS)`;
+
+let t: TestDatabase;
+let pool: Pool;
+let app: ReturnType<typeof testApp>;
+
+/** Rows of the station's measurements, read past the app's pool. */
+async function stored(location: string): Promise<number> {
+  const [[row]] = await t.pool.query<RowDataPacket[]>(
+    `SELECT COUNT(*) AS n FROM measurement m JOIN location l ON l.id = m.location_id WHERE l.name = ?`,
+    [location],
+  );
+  return Number(row?.n);
+}
+
+beforeAll(async () => {
+  t = await createTestDatabase(import.meta.filename);
+  pool = createPool(t.db, POOL_SIZE, { acquireTimeoutMs: ACQUIRE_TIMEOUT_MS });
+  app = testApp(t, {}, { pool });
+});
+
+afterAll(async () => {
+  await pool?.end();
+  await t?.drop();
+});
+
+describe('an exhausted pool', () => {
+  it('answers DATABASE_UNAVAILABLE instead of hanging, and never runs a refused write later', async () => {
+    // A first batch reads the pollutant table (cached per pool): the refused batch below then
+    // fails where it takes its transaction's connection, the acquisition that matters.
+    const first = await graphql(app, INGEST, { m: batch('BETR801', 3) }, withToken);
+    expect(first.data.ingestMeasurements).toMatchObject({ received: 3, inserted: 3 });
+
+    // Every connection of the pool held, each inside an open transaction with a lock.
+    const held: PoolConnection[] = [];
+    for (let i = 0; i < POOL_SIZE; i += 1) {
+      const connection = await pool.getConnection();
+      await connection.beginTransaction();
+      await connection.query(`SELECT GET_LOCK('belair.test.pool.${i}', 0)`);
+      held.push(connection);
+    }
+
+    // These answer although no connection will be free before the test lets them go.
+    const query = await graphql(app, '{ airQualityRuns { id } }');
+    expect(query.status).toBe(503);
+    expect(query.data).toBeNull();
+    expect(query.errors).toEqual([
+      {
+        message: `The database cannot take this request: ${EXHAUSTED}. Try again in 5 seconds or so; GET /readyz says when the service is ready again.`,
+        locations: [{ line: 1, column: 3 }],
+        path: ['airQualityRuns'],
+        extensions: { code: 'DATABASE_UNAVAILABLE', retryable: true },
+      },
+    ]);
+
+    const refused = await graphql(app, INGEST, { m: batch('BETR999', 50) }, withToken);
+    expect(refused.status).toBe(503);
+    expect(refused.data).toBeNull();
+    expect(refused.errors).toEqual([
+      {
+        message: `The database cannot take this request: ${EXHAUSTED}. The write was not done (nothing of it was stored): send it again. Try again in 5 seconds or so; GET /readyz says when the service is ready again.`,
+        path: ['ingestMeasurements'],
+        extensions: { code: 'DATABASE_UNAVAILABLE', retryable: true },
+      },
+    ]);
+
+    const readyz = await app.yoga.fetch('http://belair.test/readyz');
+    expect(readyz.status).toBe(503);
+    expect(await readyz.json()).toEqual({
+      ready: false,
+      reasons: [`No database connection is free: ${EXHAUSTED}.`],
+      database: 'unreachable',
+    });
+    expect(app.logger.errors).toEqual([]);
+
+    for (const connection of held) {
+      await connection.rollback();
+      connection.release();
+    }
+
+    // mysql2 hands connections to its queue in order: once a later request got one, every
+    // acquisition that timed out before it has received its connection, and let it go unused.
+    const after = await graphql(app, INGEST, { m: batch('BETR802', 4) }, withToken);
+    expect(after.errors).toBeUndefined();
+    expect(after.data.ingestMeasurements).toEqual({
+      received: 4,
+      inserted: 4,
+      updated: 0,
+      unchanged: 0,
+      rejected: [],
+    });
+    const runs = await graphql(app, '{ airQualityRuns { id } }');
+    expect(runs).toMatchObject({ status: 200, data: { airQualityRuns: [] } });
+    expect(await stored('BETR999')).toBe(0);
+    expect(await stored('BETR801')).toBe(3);
+    expect(await stored('BETR802')).toBe(4);
+    // Neither the station of the refused batch: nothing of it ran.
+    const [stations] = await t.pool.query<RowDataPacket[]>(
+      'SELECT name FROM location ORDER BY name',
+    );
+    expect(stations.map((s) => s.name)).toEqual(['BETR801', 'BETR802']);
+  });
+
+  it('gives a late connection back to the pool unused', async () => {
+    const first = await pool.getConnection();
+    const second = await pool.getConnection();
+    const [[before]] = await first.query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE()',
+    );
+    await expect(pool.getConnection()).rejects.toThrow(EXHAUSTED);
+    await expect(pool.query('SELECT 1')).rejects.toThrow(EXHAUSTED);
+    first.release();
+    second.release();
+    // The two late arrivals went back: both connections are free again, and no new one was made.
+    const third = await pool.getConnection();
+    const fourth = await pool.getConnection();
+    const [[after]] = await third.query<RowDataPacket[]>(
+      'SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE DB = DATABASE()',
+    );
+    expect(Number(after?.n)).toBe(Number(before?.n));
+    third.release();
+    fourth.release();
+  });
+});
