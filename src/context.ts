@@ -51,6 +51,8 @@ export interface Context {
   readonly feed: AirQualityFeed;
   /** Per-operation DataLoaders; replaced after writes (see resetLoaders). */
   loaders: Loaders;
+  /** Days of City.history this operation has read so far, summed over cities (a budget). */
+  historyCityDays: number;
   /** Items of an ingestMeasurements batch that GraphQL would refuse, set aside before execution. */
   itemLevelInputErrors?: ItemLevelInputErrors;
 }
@@ -109,6 +111,7 @@ export function createContextFactory(
       writer,
       feed: deps.feed,
       loaders: createLoaders(deps.pool, deps.feed),
+      historyCityDays: 0,
     };
   };
 }

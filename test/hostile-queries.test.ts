@@ -286,6 +286,63 @@ describe('bounded arguments', () => {
     expect(atBound.errors).toBeUndefined();
     expect(atBound.data.city).toEqual({ history: [] });
   });
+  it('bounds the history one operation reads to 31 days in all, city by city, per event', async () => {
+    const { app, wsUrl } = await listening({ POLL_INTERVAL_MS: '50' });
+    const now = Date.now();
+    const iso = (daysAgo: number) => new Date(now - daysAgo * 86_400_000).toISOString();
+    const item = (city: string) =>
+      `{ location: "H-${city}", city: "${city}", country: "LU", parameter: PM10, value: 12, unit: "µg/m³", measuredAt: "${iso(0.01)}" }`;
+    const stored = await graphql(
+      app,
+      `mutation { ingestMeasurements(measurements: [${item('Histoa')}, ${item('Histob')}]) { inserted } }`,
+      {},
+      withToken,
+    );
+    expect(stored.data.ingestMeasurements.inserted).toBe(2);
+    const history = (days: number) =>
+      `{ cities(country: "LU") { name history(from: "${iso(days)}", to: "${iso(-1)}") { belaqi } } }`;
+
+    // 2 × (14 + 1) days: within the budget.
+    const within = await graphql(app, history(14));
+    expect(within.errors).toBeUndefined();
+    expect(within.data.cities.map((c: { name: string }) => c.name)).toEqual(['Histoa', 'Histob']);
+    // 2 × (20 + 1) days: the second city is over it (and, the list being non-null, so is the
+    // answer).
+    const over = await graphql(app, history(20));
+    expect(over.data).toBeNull();
+    expect(over.errors).toEqual([
+      expect.objectContaining({
+        message:
+          'This operation asks for more than 31 days of history in all (city by city, 42 days by Histob): ask for fewer cities or shorter ranges, or split it.',
+        path: ['cities', 1, 'history'],
+        extensions: { code: 'BAD_USER_INPUT' },
+      }),
+    ]);
+
+    // A subscription's budget is per event: 21 days each time, never added up across events.
+    const client = wsClient(wsUrl);
+    try {
+      const received = wsSubscribe(client, {
+        query: `subscription { airQuality(cities: ["Histoa"], country: "LU") { city { history(from: "${iso(20)}", to: "${iso(-1)}") { belaqi } } } }`,
+      });
+      for (let run = 1; run <= 2; run += 1) {
+        const refreshed = await graphql(
+          app,
+          'mutation { refreshAirQuality { id } }',
+          {},
+          withToken,
+        );
+        expect(refreshed.errors).toBeUndefined();
+        await received.until((r) => r.results.length >= run, `event ${run}`);
+      }
+      received.dispose();
+      expect(received.results.map((r) => r.errors)).toEqual([undefined, undefined]);
+      expect(received.values('airQuality').map((w) => w.city.history.length)).toEqual([1, 2]);
+    } finally {
+      await client.dispose();
+    }
+  });
+
   it('bounds city names at 128 characters, the longest the database holds', async () => {
     const app = testApp(t);
     const long = 'x'.repeat(129);

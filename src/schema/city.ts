@@ -11,6 +11,13 @@ export const CityRef = builder.objectRef<City>('City');
 /** The longest range City.history answers, in days. */
 export const MAX_HISTORY_DAYS = 31;
 
+/**
+ * The most history one operation may read, in city-days: one city's longest range. Without it,
+ * `{ cities { history(<31 days>) { ... } } }` would pass every other limit (the cost model prices
+ * a list at 10 items) and read every run of a month for every city: ~9,000 windows per city.
+ */
+export const MAX_HISTORY_CITY_DAYS = MAX_HISTORY_DAYS;
+
 builder.objectType(CityRef, {
   description: 'A city as the feed names it (in the Belgian feed often a province or region).',
   fields: (t) => ({
@@ -52,6 +59,13 @@ builder.objectType(CityRef, {
             `The range from ${from.toISOString()} to ${to.toISOString()} spans more than ${MAX_HISTORY_DAYS} days: ask for it in parts.`,
           );
         }
+        const days = (to.getTime() - from.getTime()) / 86_400_000;
+        if (context.historyCityDays + days > MAX_HISTORY_CITY_DAYS) {
+          throw badUserInput(
+            `This operation asks for more than ${MAX_HISTORY_CITY_DAYS} days of history in all (city by city, ${Math.round((context.historyCityDays + days) * 10) / 10} days by ${city.name}): ask for fewer cities or shorter ranges, or split it.`,
+          );
+        }
+        context.historyCityDays += days;
         return context.loaders.history(from, to).load(city.id);
       },
     }),
