@@ -9,6 +9,7 @@ import { sendReady, serveRequests } from '../lib/child-rpc.js';
  *   open    → opens the sockets, resolves when each has its first message (the current window)
  *   arm     → from now on, notes when each subscriber receives its next message
  *   collect → waits until every armed subscriber has one (or the timeout), returns the instants
+ *   pushes  → how many "next" messages each subscriber has received since it opened
  *   close   → closes every socket
  * Instants are epoch milliseconds with sub-millisecond precision (timeOrigin + now), comparable
  * with the bench process's on the same machine. Messages are not parsed: a "next" is recognised
@@ -22,6 +23,7 @@ interface Subscriber {
 
 let subscribers: Subscriber[] = [];
 let receivedAt = new Float64Array(0);
+let pushes = new Uint32Array(0);
 let armed = false;
 let remaining = 0;
 let errors: string[] = [];
@@ -57,6 +59,7 @@ function openOne(
     socket.on('message', (data) => {
       const text = String(data);
       if (text.includes('"type":"next"')) {
+        pushes[index] = (pushes[index] ?? 0) + 1;
         if (!subscriber.initial) {
           subscriber.initial = true;
           clearTimeout(timer);
@@ -94,6 +97,7 @@ serveRequests({
     };
     const started = now();
     subscribers = new Array(count);
+    pushes = new Uint32Array(count);
     errors = [];
     let next = 0;
     const worker = async () => {
@@ -131,6 +135,9 @@ serveRequests({
     armed = false;
     whenAllReceived = undefined;
     return { times: Array.from(receivedAt), missing: remaining, errors: errors.slice(0, 5) };
+  },
+  pushes() {
+    return Array.from(pushes);
   },
   async close() {
     const closing = subscribers.map(

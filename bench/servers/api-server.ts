@@ -1,3 +1,4 @@
+import { writeHeapSnapshot } from 'node:v8';
 import { createLogger } from 'graphql-yoga';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
@@ -9,7 +10,8 @@ import { countStatements } from '../lib/counting-pool.js';
  * The API as npm start runs it (buildApp on a mysql2 pool), in a process of its own for the
  * benchmarks: listens on a free port of 127.0.0.1, does not migrate (the benchmark's database is
  * migrated already) and answers the bench process's requests for its memory and the number of SQL
- * statements it sent. Configuration from the environment, like src/index.ts.
+ * statements it sent (and, for the soak, its counters and a heap snapshot to look for a leak in).
+ * Configuration from the environment, like src/index.ts.
  */
 
 // The benchmarks measure the API's own write throughput: no per-token rate limit unless the
@@ -24,6 +26,15 @@ serveRequests({
   memory: () => memoryAfterGc(),
   statements: () => counted.statements(),
   liveStats: () => app.liveStats(),
+  windowCacheStats: () => app.windowCacheStats(),
+  // Connections the pool holds (mysql2 opens them as concurrency needs, up to DB_POOL_SIZE): each
+  // costs about 0.5 MB of heap, which a memory comparison must know about. mysql2 has no public
+  // counter; _allConnections is its core pool's list.
+  poolConnections: () =>
+    (counted.pool as unknown as { pool: { _allConnections: { length: number } } }).pool
+      ._allConnections.length,
+  // Writes a .heapsnapshot (open it in Chrome DevTools, Memory tab) and answers with its path.
+  heapSnapshot: (args) => writeHeapSnapshot(args.path as string),
 });
 sendReady({ port });
 
