@@ -1,10 +1,9 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { stopChildren } from './lib/child.js';
-import { dropOpenDatabases } from './lib/database.js';
+import { loadConfig } from '../src/config.js';
 import { describeMachine } from './lib/machine.js';
 import { consoleTable, type RunRecord, SCENARIO_ORDER, writeResults } from './lib/report.js';
+import { runMain } from './lib/run-main.js';
 import type { Scenario } from './lib/scenario.js';
 import { fanOut } from './scenarios/fan-out.js';
 import { growth } from './scenarios/growth.js';
@@ -82,22 +81,4 @@ async function main(): Promise<void> {
   console.log(`\nwrote ${path}`);
 }
 
-process.once('SIGINT', () => {
-  void stopChildren()
-    .then(dropOpenDatabases)
-    .finally(() => process.exit(130));
-});
-
-try {
-  await main();
-} catch (error) {
-  // Errors of mysql2 carry the whole statement: thousands of rows of a batch. Keep it readable.
-  console.error(
-    error instanceof ConfigError
-      ? error.message
-      : String((error as Error)?.stack ?? error).slice(0, 3000),
-  );
-  await stopChildren();
-  await dropOpenDatabases();
-  process.exitCode = 1;
-}
+await runMain(main);

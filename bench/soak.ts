@@ -1,17 +1,18 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config.js';
 import type { LiveStats } from '../src/live/live-updates.js';
-import { type Child, startChild, stopChildren } from './lib/child.js';
+import { type Child, startChild } from './lib/child.js';
 import type { memoryAfterGc } from './lib/child-rpc.js';
-import { createBenchDatabase, dropOpenDatabases } from './lib/database.js';
+import { createBenchDatabase } from './lib/database.js';
 import { BELGIAN_LAYOUT, createStations } from './lib/generate.js';
 import { LoadGate } from './lib/load-gate.js';
 import { describeMachine } from './lib/machine.js';
 import { sleep } from './lib/measure.js';
 import { judgeMemory, type MemoryRule, type MemorySample, mb } from './lib/memory-trend.js';
 import { callRefresh, loadHistoryAndWindows } from './lib/refresh-timing.js';
+import { runMain } from './lib/run-main.js';
 import { serverEnv } from './lib/server-env.js';
 import { correctnessChecks, loadRows, type Observed, type SoakLoad } from './lib/soak-checks.js';
 import {
@@ -457,22 +458,4 @@ async function main(): Promise<boolean> {
   }
 }
 
-process.once('SIGINT', () => {
-  void stopChildren()
-    .then(dropOpenDatabases)
-    .finally(() => process.exit(130));
-});
-
-try {
-  const passed = await main();
-  if (!passed) process.exitCode = 1;
-} catch (error) {
-  console.error(
-    error instanceof ConfigError
-      ? error.message
-      : String((error as Error)?.stack ?? error).slice(0, 3000),
-  );
-  await stopChildren();
-  await dropOpenDatabases();
-  process.exitCode = 1;
-}
+await runMain(main);

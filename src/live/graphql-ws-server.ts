@@ -53,6 +53,20 @@ function withoutHttpExtensions(result: ExecutionResult): FormattedExecutionResul
   };
 }
 
+/** The same for an error that refuses an operation before it runs (syntax, validation, limits). */
+function withoutHttpExtension(error: GraphQLError): GraphQLError {
+  if (error.extensions?.http === undefined) return error;
+  const { http: _http, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes ?? null,
+    source: error.source ?? null,
+    positions: error.positions ?? null,
+    path: error.path ?? null,
+    originalError: error.originalError ?? null,
+    extensions,
+  });
+}
+
 /**
  * graphql-ws (the graphql-transport-ws protocol) on the HTTP server's own port and GraphQL path.
  * Every operation goes through yoga.getEnveloped, as graphql-yoga's graphql-ws example does, so
@@ -94,11 +108,11 @@ export function mountGraphqlWs(
           document = parse(params.query);
         } catch (error) {
           // A syntax error is the client's: answer it on this operation, keep the socket.
-          if (error instanceof GraphQLError) return [error];
+          if (error instanceof GraphQLError) return [withoutHttpExtension(error)];
           throw error;
         }
         const errors = validate(schema, document);
-        if (errors.length > 0) return errors;
+        if (errors.length > 0) return errors.map(withoutHttpExtension);
         const args: Enveloped = {
           schema,
           operationName: params.operationName,
