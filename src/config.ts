@@ -19,6 +19,8 @@ export interface Config {
   readonly dbPoolSize: number;
   /** How long a statement waits for a pooled connection before DATABASE_UNAVAILABLE (ms). */
   readonly dbAcquireTimeoutMs: number;
+  /** innodb_lock_wait_timeout of the API's connections, in seconds. */
+  readonly dbLockWaitTimeoutSeconds: number;
   readonly port: number;
   /** Bearer tokens that may write (ingestMeasurements, refreshAirQuality). Empty: nobody may. */
   readonly apiTokens: readonly string[];
@@ -86,6 +88,9 @@ const environment = z.object({
     .default('openaq'),
   DB_POOL_SIZE: wholeNumber(1, 1000).default(10),
   DB_ACQUIRE_TIMEOUT_MS: wholeNumber(1, 600_000).default(5000),
+  // InnoDB's own default is 50 s; a batch retried 4 times after lock wait timeouts would keep its
+  // client waiting minutes behind a writer that holds its rows.
+  DB_LOCK_WAIT_TIMEOUT_SECONDS: wholeNumber(1, 3600).default(10),
   PORT: wholeNumber(0, 65535).default(4000),
   API_TOKENS: z
     .string()
@@ -200,6 +205,7 @@ export function loadConfig(
     db: Object.freeze(db),
     dbPoolSize: e.DB_POOL_SIZE,
     dbAcquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
+    dbLockWaitTimeoutSeconds: e.DB_LOCK_WAIT_TIMEOUT_SECONDS,
     port: e.PORT,
     apiTokens: Object.freeze(e.API_TOKENS),
     pollIntervalMs: e.POLL_INTERVAL_MS,

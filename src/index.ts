@@ -2,7 +2,7 @@ import { createLogger } from 'graphql-yoga';
 import { buildApp } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 import { migrate } from './db/migrate.js';
-import { createPool } from './db/pool.js';
+import { createApiPool } from './db/pool.js';
 
 /**
  * npm start: the API. The only module that reads the environment. Applies sql/ (creating the
@@ -35,9 +35,7 @@ if (config.apiTokens.length === 0) {
   logger.warn('API_TOKENS is empty: ingestMeasurements and refreshAirQuality are refused.');
 }
 
-const pool = createPool(config.db, config.dbPoolSize, {
-  acquireTimeoutMs: config.dbAcquireTimeoutMs,
-});
+const pool = createApiPool(config);
 const app = buildApp({ pool, config, logger });
 let url: string;
 try {

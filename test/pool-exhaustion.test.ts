@@ -148,3 +148,46 @@ describe('an exhausted pool', () => {
     fourth.release();
   });
 });
+
+describe('rows locked by another writer', () => {
+  it('answers DATABASE_UNAVAILABLE after DB_LOCK_WAIT_TIMEOUT_SECONDS per attempt, storing nothing', async () => {
+    const bounded = createPool(t.db, POOL_SIZE, { lockWaitTimeoutSeconds: 1 });
+    const lockApp = testApp(t, {}, { pool: bounded });
+    const holder = await t.pool.getConnection();
+    try {
+      const [[session]] = await bounded.query<RowDataPacket[]>(
+        'SELECT @@SESSION.innodb_lock_wait_timeout AS seconds',
+      );
+      expect(Number(session?.seconds)).toBe(1);
+      const first = await graphql(lockApp, INGEST, { m: batch('BETR-LOCKED', 2) }, withToken);
+      expect(first.data.ingestMeasurements).toMatchObject({ received: 2, inserted: 2 });
+
+      // Another writer (Adminer, a script) holds the station's row and does not let go.
+      await holder.beginTransaction();
+      await holder.query("SELECT id FROM location WHERE name = 'BETR-LOCKED' FOR UPDATE");
+      const next = batch('BETR-LOCKED', 5).slice(2);
+      const refused = await graphql(lockApp, INGEST, { m: next }, withToken);
+      expect(refused.status).toBe(503);
+      expect(refused.errors).toEqual([
+        expect.objectContaining({
+          message:
+            'The database is unavailable (rows locked by another writer too long). The write was not done (nothing of it was stored): send it again. Try again in 5 seconds or so; GET /readyz says when the service is ready again.',
+          path: ['ingestMeasurements'],
+          extensions: { code: 'DATABASE_UNAVAILABLE', retryable: true },
+        }),
+      ]);
+      expect(await stored('BETR-LOCKED')).toBe(2);
+
+      // Once the other writer commits, the same batch goes through.
+      await holder.commit();
+      const resent = await graphql(lockApp, INGEST, { m: next }, withToken);
+      expect(resent.data.ingestMeasurements).toMatchObject({ received: 3, inserted: 3 });
+      expect(await stored('BETR-LOCKED')).toBe(5);
+    } finally {
+      await holder.rollback().catch(() => {});
+      holder.release();
+      await lockApp.stop(1000);
+      await bounded.end();
+    }
+  });
+});

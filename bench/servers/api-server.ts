@@ -2,7 +2,7 @@ import { writeHeapSnapshot } from 'node:v8';
 import { createLogger } from 'graphql-yoga';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
-import { createPool } from '../../src/db/pool.js';
+import { createApiPool } from '../../src/db/pool.js';
 import { memoryAfterGc, profileRequests, sendReady, serveRequests } from '../lib/child-rpc.js';
 import { countStatements } from '../lib/counting-pool.js';
 
@@ -17,7 +17,7 @@ import { countStatements } from '../lib/counting-pool.js';
 // The benchmarks measure the API's own write throughput: no per-token rate limit unless the
 // environment asks for one.
 const config = loadConfig({ WRITE_RATE_LIMIT: '0', ...process.env });
-const counted = countStatements(createPool(config.db, config.dbPoolSize));
+const counted = countStatements(createApiPool(config));
 const app = buildApp({ pool: counted.pool, config, logger: createLogger(config.logLevel) });
 const { port } = await app.start(0, '127.0.0.1');
 

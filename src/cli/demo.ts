@@ -4,7 +4,7 @@ import { buildApp } from '../app.js';
 import { createGraphqlClient } from '../client/graphql-client.js';
 import { type Config, ConfigError, loadConfig } from '../config.js';
 import { migrate } from '../db/migrate.js';
-import { createPool } from '../db/pool.js';
+import { createApiPool } from '../db/pool.js';
 import { createMeasurementGenerator, SERIES } from '../generator/generate.js';
 import { runBackfill, runGenerator } from '../generator/run-generator.js';
 import { clock, formatCount } from './format.js';
@@ -94,7 +94,7 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
 
   const migration = await migrate(config.db);
   if (migration.warning) io.stderr.write(`${migration.warning}\n`);
-  const pool = createPool(config.db, config.dbPoolSize);
+  const pool = createApiPool(config);
   const app = buildApp({ pool, config, logger: createLogger('warn') });
   let ok = true;
   try {

@@ -56,6 +56,11 @@ const CONNECTION_ERRNOS: Readonly<Record<number, string>> = {
   1927: 'connection killed', // ER_CONNECTION_KILLED (MariaDB): KILL, or the server stopping
   2006: 'server has gone away', // CR_SERVER_GONE_ERROR
   2013: 'connection lost', // CR_SERVER_LOST
+  // Not the connection's fault, but "not now" all the same: rows this transaction needs stayed
+  // locked by another writer (Adminer, a script, the purge) through every attempt of
+  // withTransaction, which rolled the whole transaction back each time.
+  1205: 'rows locked by another writer too long', // ER_LOCK_WAIT_TIMEOUT
+  1213: 'deadlocked with another writer', // ER_LOCK_DEADLOCK
 };
 
 /** mysql2's own messages for a pool or connection that cannot take statements any more. */

@@ -1,5 +1,5 @@
 import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2/promise';
-import type { DatabaseConfig } from '../config.js';
+import type { Config, DatabaseConfig } from '../config.js';
 import { PoolTimeoutError } from './database-unavailable.js';
 
 /**
@@ -33,6 +33,8 @@ export const DEFAULT_ACQUIRE_TIMEOUT_MS = 5000;
 export interface PoolBounds {
   /** How long getConnection() and query() wait for a connection before PoolTimeoutError. */
   readonly acquireTimeoutMs?: number;
+  /** innodb_lock_wait_timeout of every connection, in seconds; the server's own when absent. */
+  readonly lockWaitTimeoutSeconds?: number;
 }
 
 /**
@@ -52,7 +54,24 @@ export function createPool(
     waitForConnections: true,
     enableKeepAlive: true,
   });
+  const lockWait = bounds.lockWaitTimeoutSeconds;
+  if (lockWait !== undefined) {
+    // Sent as each connection opens, so it comes before anything the pool hands the connection
+    // to (a connection runs its commands in order). A failure shows in that first statement.
+    // mysql2's own pool (callback API): the promise pool passes its connections on unwrapped.
+    pool.pool.on('connection', (connection) => {
+      connection.query(`SET SESSION innodb_lock_wait_timeout = ${Math.trunc(lockWait)}`, () => {});
+    });
+  }
   return boundAcquire(pool, connectionLimit, bounds.acquireTimeoutMs ?? DEFAULT_ACQUIRE_TIMEOUT_MS);
+}
+
+/** The API's pool, bounded as the configuration says (npm start, the demo, the benchmarks). */
+export function createApiPool(config: Config): Pool {
+  return createPool(config.db, config.dbPoolSize, {
+    acquireTimeoutMs: config.dbAcquireTimeoutMs,
+    lockWaitTimeoutSeconds: config.dbLockWaitTimeoutSeconds,
+  });
 }
 
 /** Errors after which mysql2's own pool.query drops the connection: the server turned read-only. */
