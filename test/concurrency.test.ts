@@ -64,7 +64,9 @@ let eventConnection: Connection;
 beforeAll(async () => {
   t = await createTestDatabase(import.meta.filename);
   // The production default: refreshAirQuality waits up to 5 s for a run in progress.
-  app = testApp(t, {}, { refreshWaitSeconds: 5 });
+  // One token for every client, writing as fast as the machine allows: the per-token rate limit
+  // (tested in hostile-queries.test.ts) would answer RATE_LIMITED on a fast one.
+  app = testApp(t, { WRITE_RATE_LIMIT: '0' }, { refreshWaitSeconds: 5 });
   ({ url } = await app.start(0, '127.0.0.1'));
   eventConnection = await connect(t.db);
 });

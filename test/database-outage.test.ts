@@ -145,7 +145,12 @@ beforeAll(async () => {
   appPool = createPool({ ...t.db, host: '127.0.0.1', port: proxy.port }, 8, {
     acquireTimeoutMs: 5000,
   });
-  app = testApp(t, { POLL_INTERVAL_MS: '200' }, { pool: appPool, live: { maxBackoffMs: 1000 } });
+  // The workers resend as fast as refusals come back: no per-token rate limit in the way.
+  app = testApp(
+    t,
+    { POLL_INTERVAL_MS: '200', WRITE_RATE_LIMIT: '0' },
+    { pool: appPool, live: { maxBackoffMs: 1000 } },
+  );
   const { port } = await app.start(0, '127.0.0.1');
   base = `http://127.0.0.1:${port}`;
   // Enabled in this database, so that /readyz can be ready at all (createTestDatabase disables it).
