@@ -48,8 +48,11 @@ const CONNECTION_CODES: Readonly<Record<string, string>> = {
   PROTOCOL_ENQUEUE_AFTER_QUIT: 'connection closed',
 };
 
-/** Server errors (errno) that are about the connection, not the statement. */
-const CONNECTION_ERRNOS: Readonly<Record<number, string>> = {
+/**
+ * Server errors (errno) that mean "not now": about the connection rather than the statement, or
+ * (1205, 1213) locks another writer kept through every attempt of a transaction.
+ */
+const UNAVAILABLE_ERRNOS: Readonly<Record<number, string>> = {
   1040: 'too many connections', // ER_CON_COUNT_ERROR: max_connections reached
   1053: 'server shutting down', // ER_SERVER_SHUTDOWN
   1203: 'too many connections for this user', // ER_TOO_MANY_USER_CONNECTIONS
@@ -89,8 +92,8 @@ function reasonOf(error: unknown): string | null {
   if (typeof fields.code === 'string' && fields.code in CONNECTION_CODES) {
     return CONNECTION_CODES[fields.code] ?? null;
   }
-  if (typeof fields.errno === 'number' && fields.errno in CONNECTION_ERRNOS) {
-    return CONNECTION_ERRNOS[fields.errno] ?? null;
+  if (typeof fields.errno === 'number' && fields.errno in UNAVAILABLE_ERRNOS) {
+    return UNAVAILABLE_ERRNOS[fields.errno] ?? null;
   }
   if (typeof fields.message === 'string') {
     for (const [pattern, reason] of CONNECTION_MESSAGES) {

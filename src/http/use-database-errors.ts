@@ -1,4 +1,5 @@
 import {
+  type DocumentNode,
   type ExecutionResult,
   GraphQLError,
   getOperationAST,
@@ -71,31 +72,20 @@ export function useDatabaseErrors(logger: YogaLogger): Plugin {
     return changed ? { ...result, errors } : null;
   };
 
-  const describe = (args: Parameters<typeof getOperationAST>) => {
-    const ast = getOperationAST(...args);
-    return { operation: ast?.operation, name: ast?.name?.value ?? '(anonymous)' };
+  /** A handler that rewrites every result of one operation (one, or each event of a stream). */
+  const rewriting = (args: { document: DocumentNode; operationName?: string | null }) => {
+    const ast = getOperationAST(args.document, args.operationName);
+    const operation = ast?.operation;
+    const name = ast?.name?.value ?? '(anonymous)';
+    return (payload: Parameters<typeof handleStreamOrSingleExecutionResult>[0]) =>
+      handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
+        const rewritten = rewrite(result, operation, name);
+        if (rewritten) setResult(rewritten);
+      });
   };
 
   return {
-    onExecute({ args }) {
-      const { operation, name } = describe([args.document, args.operationName]);
-      return {
-        onExecuteDone: (payload) =>
-          handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
-            const rewritten = rewrite(result, operation, name);
-            if (rewritten) setResult(rewritten);
-          }),
-      };
-    },
-    onSubscribe({ args }) {
-      const { operation, name } = describe([args.document, args.operationName]);
-      return {
-        onSubscribeResult: (payload) =>
-          handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
-            const rewritten = rewrite(result, operation, name);
-            if (rewritten) setResult(rewritten);
-          }),
-      };
-    },
+    onExecute: ({ args }) => ({ onExecuteDone: rewriting(args) }),
+    onSubscribe: ({ args }) => ({ onSubscribeResult: rewriting(args) }),
   };
 }

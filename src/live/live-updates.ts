@@ -51,13 +51,9 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
     ...(deps.live?.queryIdleMs === undefined ? {} : { queryIdleMs: deps.live.queryIdleMs }),
   });
   const sharing = useSharedExecution<Context>({
-    // Fresh loaders per event: a subscription's own loaders would serve its first event forever;
-    // and each event's execution has its own history budget.
-    executionContext: (context) => ({
-      ...context,
-      loaders: freshLoaders(context),
-      historyCityDays: 0,
-    }),
+    // Fresh loaders per event: a subscription's own loaders would serve its first event forever.
+    // (The copy also gives each event's execution a history budget of its own.)
+    executionContext: (context) => ({ ...context, loaders: freshLoaders(context) }),
   });
   const limit = new ConnectionLimit(deps.config.maxConnections);
   const eventStreams = new Set<ServerResponse>();
