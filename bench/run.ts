@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.js';
+import { loadConfig } from '../src/config/config.js';
 import { describeMachine } from './lib/machine.js';
 import { consoleTable, type RunRecord, SCENARIO_ORDER, writeResults } from './lib/report.js';
 import { runMain } from './lib/run-main.js';

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig } from '../src/config.js';
-import type { LiveStats } from '../src/live/live-updates.js';
+import { loadConfig } from '../src/config/config.js';
+import type { LiveStats } from '../src/server/live-updates.js';
 import { type Child, startChild } from './lib/child.js';
 import type { memoryAfterGc } from './lib/child-rpc.js';
 import { createBenchDatabase } from './lib/database.js';
@@ -369,7 +369,7 @@ async function main(): Promise<boolean> {
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
         const stats = await server0.request<LiveStats>('liveStats');
-        if (stats.feed.listeners === 0 && stats.connections.eventStreams === 0) return true;
+        if (stats.poller.listeners === 0 && stats.connections.eventStreams === 0) return true;
         await sleep(100);
       }
       return false;
@@ -440,8 +440,8 @@ async function main(): Promise<boolean> {
           'object of any kind. `--heap-snapshots` writes ' +
           'the two snapshots into bench/.data/ to look again.',
         `Answer cache at the end: ${served(cache.hits)} hits, ${served(cache.stored)} answers stored, ` +
-          `${cache.entries} held. Feed: ${served(live.feed.polls)} polls, ${served(live.feed.loads)} loads, ` +
-          `${served(live.feed.events)} events; shared executions ${served(live.execution.executions)}.`,
+          `${cache.entries} held. Poller: ${served(live.poller.polls)} polls, ${served(live.poller.loads)} loads, ` +
+          `${served(live.poller.events)} events; shared executions ${served(live.execution.executions)}.`,
       ],
     };
     console.log(`\n${consoleReport(record)}`);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseConfig } from '../src/config.js';
+import type { DatabaseConfig } from '../src/config/config.js';
 import { migrate } from '../src/db/migrate.js';
 import {
   createPool,

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.js';
-import { parseLegacyConfig } from '../src/legacy-config.js';
+import { ConfigError, loadConfig } from '../src/config/config.js';
+import { parseLegacyConfig } from '../src/config/legacy-config.js';
 
 describe('configuration from the environment', () => {
   it('reaches the local MariaDB with no variables set', () => {
@@ -234,7 +234,7 @@ describe('limits, production mode and the write rate', () => {
     expect([config.maxAliases, config.maxTokens, config.maxDirectives]).toEqual([5, 2000, 3]);
     expect([config.writeRateLimit, config.writeRateBurst]).toEqual([50, 10_100]);
     expect(problemsOf({ WRITE_RATE_BURST: '10099' })).toEqual([
-      'WRITE_RATE_BURST: 10099 is less than 10100, what a full batch of INGEST_MAX_BATCH=10000 measurements or a refreshAirQuality costs (src/write-cost.ts): such a write could never pass',
+      'WRITE_RATE_BURST: 10099 is less than 10100, what a full batch of INGEST_MAX_BATCH=10000 measurements or a refreshAirQuality costs (src/config/write-cost.ts): such a write could never pass',
     ]);
     expect(problemsOf({ INGEST_MAX_BATCH: '10', WRITE_RATE_BURST: '999' })[0]).toMatch(
       /^WRITE_RATE_BURST: 999 is less than 1000,/,
@@ -250,7 +250,7 @@ describe('limits, production mode and the write rate', () => {
   it('makes npm start exit 1 with the message in production mode without tokens', async () => {
     const { API_TOKENS: _tokens, ...inherited } = process.env;
     const env = { ...inherited, NODE_ENV: 'production', PORT: '0' };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
       cwd: new URL('..', import.meta.url),
       env,
     });

@@ -1,7 +1,7 @@
 import type { Pool } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/app.js';
 import { ingestMeasurements } from '../src/ingest/ingest-measurements.js';
+import type { App } from '../src/server/app.js';
 import { graphql, testApp, withToken } from './helpers/app.js';
 import { countingPool } from './helpers/counting-pool.js';
 import {
@@ -68,7 +68,7 @@ async function refreshMutation(on: App, at?: string): Promise<number> {
   return Number(result.data.refreshAirQuality.id);
 }
 
-const notTheFeeds = (statements: string[]) =>
+const notThePollers = (statements: string[]) =>
   statements.filter((s) => s !== 'findCurrentRun' && s !== 'listRunWindows');
 
 beforeAll(async () => {
@@ -115,12 +115,12 @@ describe('the current windows, cached per run', () => {
     const made = await callRefresh(t.db);
     expect(made).toBeGreaterThan(before[0] ?? 0);
     // A poll that starts after the CALL sees its run; one more started means that one is done.
-    const polls = api.liveStats().feed.polls;
-    await until(() => api.liveStats().feed.polls >= polls + 2, 'two more polls');
+    const polls = api.liveStats().poller.polls;
+    await until(() => api.liveStats().poller.polls >= polls + 2, 'two more polls');
     expect(await currentRunIds(api)).toEqual([made, made]);
     expect(Number((await query(api, CITY)).antwerpen.airQuality.run.id)).toBe(made);
     // Only the feed read the windows; the city query found its city with SQL of its own.
-    expect(notTheFeeds(counted.statements)).toEqual(['findCity', 'findCity']);
+    expect(notThePollers(counted.statements)).toEqual(['findCity', 'findCity']);
   });
 
   it('answers airQuality from the snapshot with no SQL, and the same as MariaDB does', async () => {
@@ -128,7 +128,7 @@ describe('the current windows, cached per run', () => {
     const api = app({ POLL_INTERVAL_MS: '600000' }, { pool: counted.pool });
     await refreshMutation(api);
     counted.statements.length = 0;
-    const feedBefore = api.liveStats().feed;
+    const feedBefore = api.liveStats().poller;
     const answers = new Map<string, unknown>();
     for (let i = 0; i < 20; i += 1) {
       for (const operation of [WINDOWS, FILTERED, NESTED, NONE]) {
@@ -140,7 +140,7 @@ describe('the current windows, cached per run', () => {
     expect(counted.statements).toEqual([]);
     // The first answer of each operation was executed and stored, the 76 others served whole.
     expect(api.windowCacheStats()).toEqual({ hits: 76, stored: 4, entries: 4 });
-    const feed = api.liveStats().feed;
+    const feed = api.liveStats().poller;
     expect(feed.snapshotReads - feedBefore.snapshotReads).toBe(80);
     expect(feed.fallbackReads).toBe(0);
 
@@ -163,26 +163,26 @@ describe('the current windows, cached per run', () => {
       { city: { name: 'Gent', latitude: null }, pollutants: [{ parameter: 'PM25', average: 7.5 }] },
     ]);
     // One read per request, however many fields of it need the windows.
-    expect(direct.liveStats().feed.fallbackReads).toBe(5);
+    expect(direct.liveStats().poller.fallbackReads).toBe(5);
   });
 
   it('stops polling once queries stop; idle, it sends no SQL; the next query polls afresh', async () => {
     const counted = countingPool(t.pool);
     const api = app({ POLL_INTERVAL_MS: '50' }, { pool: counted.pool, live: { queryIdleMs: 300 } });
     await currentRunIds(api);
-    const reading = api.liveStats().feed;
+    const reading = api.liveStats().poller;
     expect(reading.timerActive || reading.polling).toBe(true);
     await until(() => {
-      const { timerActive, polling } = api.liveStats().feed;
+      const { timerActive, polling } = api.liveStats().poller;
       return !timerActive && !polling;
     }, 'the poller to stop');
 
-    const idle = api.liveStats().feed;
+    const idle = api.liveStats().poller;
     const statements = counted.statements.length;
     const made = await callRefresh(t.db);
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(counted.statements.length).toBe(statements);
-    expect(api.liveStats().feed).toEqual(idle);
+    expect(api.liveStats().poller).toEqual(idle);
 
     // The snapshot is older than a poll interval: the query waits for a poll, never serving it.
     expect(await currentRunIds(api)).toEqual([made, made]);
@@ -192,7 +192,7 @@ describe('the current windows, cached per run', () => {
     ]);
     // The windows came from that poll's load (later statements are the poller's, running again).
     expect(counted.statements.slice(statements + 2)).not.toContain('listCurrentWindows');
-    expect(api.liveStats().feed.fallbackReads).toBe(0);
+    expect(api.liveStats().poller.fallbackReads).toBe(0);
   });
 
   it('answers an error while MariaDB is unreachable, never the windows it last saw', async () => {
@@ -205,7 +205,7 @@ describe('the current windows, cached per run', () => {
       expect(before).toHaveLength(2);
 
       proxy.cut();
-      await until(() => api.liveStats().feed.down, 'a failed poll');
+      await until(() => api.liveStats().poller.down, 'a failed poll');
       const made = await callRefresh(t.db);
       const hits = api.windowCacheStats().hits;
       for (const operation of [WINDOWS, NESTED]) {
@@ -227,10 +227,10 @@ describe('the current windows, cached per run', () => {
       // Back: the first query reads MariaDB itself, then wakes the feed.
       proxy.restore();
       expect(await currentRunIds(api)).toEqual([made, made]);
-      await until(() => !api.liveStats().feed.down, 'the feed to be up again');
+      await until(() => !api.liveStats().poller.down, 'the feed to be up again');
       expect(await currentRunIds(api)).toEqual([made, made]);
       // The two queries during the outage and the first one after it.
-      expect(api.liveStats().feed.fallbackReads).toBe(3);
+      expect(api.liveStats().poller.fallbackReads).toBe(3);
     } finally {
       await proxy.close();
     }

@@ -21,7 +21,7 @@ function output(child: ChildProcess): { text: string } {
   return seen;
 }
 
-describe('npm start (src/index.ts)', () => {
+describe('npm start (src/cli/serve.ts)', () => {
   it('creates and migrates a missing database, serves, and stops on SIGTERM', async () => {
     const database = `belair_t_entry_${randomBytes(3).toString('hex')}`;
     const server = testServer();
@@ -30,7 +30,7 @@ describe('npm start (src/index.ts)', () => {
     // The entry point turns the event scheduler on where it is off: hold it ON meanwhile, so that
     // it has nothing to change on the shared server.
     await withEventScheduler('ON', async () => {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
         cwd: new URL('..', import.meta.url),
         env: { ...process.env, DB_DATABASE: database, PORT: '0', API_TOKENS: 'entry-token' },
       });

@@ -9,7 +9,7 @@ import {
 } from 'graphql';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectedError, rateLimited } from '../src/schema/errors.js';
+import { expectedError, rateLimited } from '../src/errors/expected-errors.js';
 import { schema } from '../src/schema/index.js';
 import { graphql, TOKEN, testApp, withToken } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';

@@ -5,10 +5,10 @@ import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../src/cli/ingest.js';
-import { measurementsOf } from '../src/feed/feed-message.js';
-import { readFeed } from '../src/feed/feed-reader.js';
-import type { MeasurementInput } from '../src/feed/measurement-input.js';
-import type { RecordResult } from '../src/feed/openaq-record.js';
+import type { MeasurementInput } from '../src/client/measurement.js';
+import { measurementsOf } from '../src/sources/openaq-realtime/messages.js';
+import type { RecordResult } from '../src/sources/openaq-realtime/openaq-record.js';
+import { readDocuments } from '../src/sources/openaq-realtime/read-documents.js';
 import { TOKEN, testApp } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import { startFlakyProxy } from './helpers/flaky-proxy.js';
@@ -23,7 +23,7 @@ const NEGATIVE = 'value -999 is negative: a concentration is 0 or more.';
 /** Every record of a fixture as the CLI sees it: line, path inside the document, outcome. */
 async function parseFixture(name: string, chunks?: AsyncIterable<unknown>) {
   const parsed: { line: number; path: string; result: RecordResult | { error: string } }[] = [];
-  for await (const entry of readFeed(chunks ?? createReadStream(`${FIXTURES}${name}`), name)) {
+  for await (const entry of readDocuments(chunks ?? createReadStream(`${FIXTURES}${name}`), name)) {
     if ('error' in entry) {
       parsed.push({ line: entry.line, path: '', result: { error: entry.error } });
       continue;
@@ -487,13 +487,13 @@ describe('the feed reader, on awkward input', () => {
       yield bytes.subarray(split);
     }
     const entries = [];
-    for await (const entry of readFeed(chunks(), 'x')) entries.push(entry);
+    for await (const entry of readDocuments(chunks(), 'x')) entries.push(entry);
     expect(entries).toEqual([{ source: 'x', line: 1, document: { city: 'Liège' } }]);
   });
 
   it('reads an NDJSON input whose first line is broken line by line after all', async () => {
     const entries = [];
-    for await (const entry of readFeed(text('{"a": 1\n{"b": 2}\n'), 'x')) entries.push(entry);
+    for await (const entry of readDocuments(text('{"a": 1\n{"b": 2}\n'), 'x')) entries.push(entry);
     expect(entries).toEqual([
       {
         source: 'x',
@@ -507,7 +507,7 @@ describe('the feed reader, on awkward input', () => {
 
   it('reports a broken pretty-printed document once', async () => {
     const entries = [];
-    for await (const entry of readFeed(text('{\n  "Records": [\n'), 'event.json'))
+    for await (const entry of readDocuments(text('{\n  "Records": [\n'), 'event.json'))
       entries.push(entry);
     expect(entries).toEqual([
       {
@@ -521,7 +521,8 @@ describe('the feed reader, on awkward input', () => {
   it('reads a large document line by line beyond the size limit', async () => {
     const entries = [];
     const input = text('[\n{"parameter": "pm25"}\n]\n');
-    for await (const entry of readFeed(input, 'x', { maxDocumentBytes: 10 })) entries.push(entry);
+    for await (const entry of readDocuments(input, 'x', { maxDocumentBytes: 10 }))
+      entries.push(entry);
     expect(entries.map((e) => ('error' in e ? `error ${e.line}` : e.document))).toEqual([
       'error 1',
       { parameter: 'pm25' },
@@ -536,7 +537,7 @@ describe('the feed reader, on awkward input', () => {
       yield bytes.subarray(0, bytes.length - 20);
     }
     const read = async () => {
-      for await (const _ of readFeed(truncated(), 'cut.gz')) {
+      for await (const _ of readDocuments(truncated(), 'cut.gz')) {
         // reading is the point
       }
     };

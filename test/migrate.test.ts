@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseConfig } from '../src/config.js';
+import type { DatabaseConfig } from '../src/config/config.js';
 import { lockNameFor, MigrationError, migrate, SQL_DIR } from '../src/db/migrate.js';
 import { SqlScriptError, splitSqlScript } from '../src/db/sql-script.js';
 import {

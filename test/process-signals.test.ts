@@ -33,7 +33,7 @@ const now = Date.now();
 async function startApi(): Promise<ApiProcess> {
   // The entry point turns the global event scheduler on where it is off: hold it ON meanwhile.
   return withEventScheduler('ON', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
       cwd: new URL('..', import.meta.url),
       env: { ...process.env, DB_DATABASE: t.db.database, PORT: '0', API_TOKENS: TOKEN },
     });

@@ -1,10 +1,10 @@
 import type { YogaLogger } from 'graphql-yoga';
 import type { Pool } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type App, buildApp } from '../src/app.js';
-import { loadConfig } from '../src/config.js';
-import { graphiqlTabs } from '../src/http/graphiql-examples.js';
+import { loadConfig } from '../src/config/config.js';
 import { printSchemaText } from '../src/schema/print.js';
+import { type App, buildApp } from '../src/server/app.js';
+import { graphiqlTabs } from '../src/server/graphiql-examples.js';
 import { graphql, TOKEN, testApp, withToken } from './helpers/app.js';
 import {
   callRefresh as callRefreshElsewhere,
@@ -161,7 +161,7 @@ function subscribeOverSse(operation: Operation) {
 /** Resolves when no subscription listens and the poller has stopped. */
 function untilIdle() {
   return until(() => {
-    const { feed, connections } = app.liveStats();
+    const { poller: feed, connections } = app.liveStats();
     return (
       feed.listeners === 0 &&
       feed.waiting === 0 &&
@@ -263,8 +263,8 @@ describe('Subscription', () => {
     await settle.end();
     // Queries answer from the feed's snapshot, at most one poll interval behind MariaDB: wait for
     // a poll that started after the last run.
-    const polled = app.liveStats().feed.polls;
-    await until(() => app.liveStats().feed.polls >= polled + 2, 'a poll after the last run');
+    const polled = app.liveStats().poller.polls;
+    await until(() => app.liveStats().poller.polls >= polled + 2, 'a poll after the last run');
     const byEvent = await queriedWindows();
     const eventRun = Number(byEvent[0]?.run.id);
     expect(eventRun).toBeGreaterThan(firstRun);
@@ -295,7 +295,7 @@ describe('Subscription', () => {
 
   it('costs the same statements per poll and one execution per event for 1 and for 500 subscribers', async () => {
     const counters = () => {
-      const { feed, execution } = app.liveStats();
+      const { poller: feed, execution } = app.liveStats();
       return {
         statements: counted.count(),
         feedStatements: feed.statements,
@@ -341,7 +341,7 @@ describe('Subscription', () => {
     }
     const joining = delta(beforeJoining, counters());
     expect(many).toHaveLength(500);
-    expect(app.liveStats().feed.listeners).toBe(500);
+    expect(app.liveStats().poller.listeners).toBe(500);
     expect(joining.executions).toBe(0);
     expect(joining.deliveries).toBe(2 * 499);
     expect(joining.statements).toBe(joining.polls);
@@ -365,17 +365,17 @@ describe('Subscription', () => {
   it('stops polling when the last subscriber leaves, and polls afresh when one comes', async () => {
     const first = subscribeOverWs(RUNS);
     await first.until((r) => r.results.length === 1, 'the current run');
-    const running = app.liveStats().feed;
+    const running = app.liveStats().poller;
     expect(running.timerActive || running.polling).toBe(true);
     const before = Number(first.values('airQualityRuns')[0].id);
     await open.splice(0)[0]?.dispose();
     await untilIdle();
 
     // While nobody listens, a run lands: the poller does not see it...
-    const stopped = app.liveStats().feed;
+    const stopped = app.liveStats().poller;
     const run = await callRefresh();
     expect(run).toBeGreaterThan(before);
-    expect(app.liveStats().feed).toEqual(stopped);
+    expect(app.liveStats().poller).toEqual(stopped);
     expect(stopped.currentRunId).toBe(before);
 
     // ...and the next subscriber waits for a fresh poll instead of the stale snapshot.
@@ -384,7 +384,7 @@ describe('Subscription', () => {
     expect(next.values('airQualityRuns')).toEqual([
       { id: String(run), evaluatedAt: expect.any(String) },
     ]);
-    const restarted = app.liveStats().feed;
+    const restarted = app.liveStats().poller;
     expect(restarted.polls).toBeGreaterThan(stopped.polls);
     expect(restarted.timerActive || restarted.polling).toBe(true);
   });
@@ -399,14 +399,14 @@ describe('Subscription', () => {
       await received.until((r) => r.results.length >= 1, 'a first push');
     }
     const stats = app.liveStats();
-    expect(stats.feed.listeners).toBe(1020);
+    expect(stats.poller.listeners).toBe(1020);
     expect(stats.connections).toMatchObject({ webSockets: 1000, eventStreams: 20 });
 
     for (const client of clients) await client.dispose();
     for (const stream of streams) stream.dispose();
     open.splice(0);
     await untilIdle();
-    expect(app.liveStats().feed).toMatchObject({
+    expect(app.liveStats().poller).toMatchObject({
       listeners: 0,
       waiting: 0,
       timerActive: false,
@@ -442,9 +442,9 @@ describe('Subscription', () => {
 
     const backfill = await refreshMutation(minutesAgo(60));
     expect(backfill).toBeGreaterThan(current);
-    const polls = app.liveStats().feed.polls;
-    await until(() => app.liveStats().feed.polls >= polls + 3, 'three polls after the backfill');
-    expect(app.liveStats().feed.currentRunId).toBe(current);
+    const polls = app.liveStats().poller.polls;
+    await until(() => app.liveStats().poller.polls >= polls + 3, 'three polls after the backfill');
+    expect(app.liveStats().poller.currentRunId).toBe(current);
 
     const next = await refreshMutation();
     await runs.until((r) => r.results.length === 2, 'the next run');
@@ -463,14 +463,14 @@ describe('Subscription', () => {
     const infos = log.infos.length;
 
     proxy.cut();
-    await until(() => app.liveStats().feed.failedPolls >= 2, 'failed polls');
-    expect(app.liveStats().feed.down).toBe(true);
+    await until(() => app.liveStats().poller.failedPolls >= 2, 'failed polls');
+    expect(app.liveStats().poller.down).toBe(true);
     // Two runs while the feed cannot see them: only the last one is current when it is back.
     const missed = await callRefresh();
     const latest = await callRefresh();
     expect(latest).toBeGreaterThan(missed);
-    const failed = app.liveStats().feed.failedPolls;
-    await until(() => app.liveStats().feed.failedPolls >= failed + 2, 'more failed polls');
+    const failed = app.liveStats().poller.failedPolls;
+    await until(() => app.liveStats().poller.failedPolls >= failed + 2, 'more failed polls');
     proxy.restore();
 
     await viaWs.until((r) => hasRun(r, latest), `the windows of run ${latest}`);
@@ -706,7 +706,7 @@ describe('the connection cap and stop()', () => {
     await viaSse.until((r) => r.completed, 'the end of the SSE stream');
     await until(() => closed !== undefined, 'the socket to close');
     expect(closed).toMatchObject({ code: 1001 });
-    expect(small.liveStats().feed).toMatchObject({
+    expect(small.liveStats().poller).toMatchObject({
       listeners: 0,
       waiting: 0,
       timerActive: false,

@@ -2,8 +2,8 @@ import { createServer } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
 import mysql from 'mysql2/promise';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useCompiledMutations } from '../src/http/use-compiled-mutations.js';
-import { useDatabaseErrors } from '../src/http/use-database-errors.js';
+import { useCompiledMutations } from '../src/plugins/use-compiled-mutations.js';
+import { useDatabaseErrors } from '../src/plugins/use-database-errors.js';
 import { recordingLogger } from './helpers/app.js';
 
 /**

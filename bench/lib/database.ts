@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import mysql, { type Connection, type Pool } from 'mysql2/promise';
-import type { DatabaseConfig } from '../../src/config.js';
+import type { DatabaseConfig } from '../../src/config/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { connectionOptions, createPool } from '../../src/db/pool.js';
 

@@ -5,7 +5,7 @@ import type { Connection } from 'mysql2/promise';
  * seq_0_to_N tables makes millions of rows without sending them over the wire.
  */
 
-import type { PollutantCode } from '../../src/feed/measurement-input.js';
+import type { PollutantCode } from '../../src/client/measurement.js';
 
 export type { PollutantCode };
 

@@ -1,5 +1,5 @@
 import { cpus, totalmem } from 'node:os';
-import type { DatabaseConfig } from '../../src/config.js';
+import type { DatabaseConfig } from '../../src/config/config.js';
 import { serverFacts } from './database.js';
 
 export interface Machine {

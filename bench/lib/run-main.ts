@@ -1,4 +1,4 @@
-import { ConfigError } from '../../src/config.js';
+import { ConfigError } from '../../src/config/config.js';
 import { stopChildren } from './child.js';
 import { dropOpenDatabases } from './database.js';
 

@@ -1,4 +1,4 @@
-import type { DatabaseConfig } from '../../src/config.js';
+import type { DatabaseConfig } from '../../src/config/config.js';
 import type { ScenarioResult } from './result.js';
 
 export interface ScenarioContext {

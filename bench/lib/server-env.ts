@@ -1,6 +1,6 @@
-import type { DatabaseConfig } from '../../src/config.js';
+import type { DatabaseConfig } from '../../src/config/config.js';
 
-/** The environment a server child process reads its configuration from (src/config.ts). */
+/** The environment a server child process reads its configuration from (src/config/config.ts). */
 export function serverEnv(
   db: DatabaseConfig,
   extra: Record<string, string> = {},

@@ -1,4 +1,4 @@
-import type { LiveStats } from '../../src/live/live-updates.js';
+import type { LiveStats } from '../../src/server/live-updates.js';
 import { summarize } from './measure.js';
 import type { IngestionLoad } from './soak-load.js';
 import type { SoakRecord } from './soak-report.js';
@@ -82,11 +82,11 @@ export function correctnessChecks(
     },
     {
       check: 'open live connections at the end (API counters)',
-      result: `${live.connections.webSockets} WebSockets, ${live.connections.eventStreams} SSE streams, ${live.feed.listeners} feed listeners`,
+      result: `${live.connections.webSockets} WebSockets, ${live.connections.eventStreams} SSE streams, ${live.poller.listeners} feed listeners`,
       ok:
         live.connections.webSockets === load.subscribers &&
         live.connections.eventStreams === load.sseSubscribers &&
-        live.feed.listeners === load.subscribers + load.sseSubscribers,
+        live.poller.listeners === load.subscribers + load.sseSubscribers,
     },
     {
       check: 'ingestion answers: new items inserted, items sent again unchanged, none rejected',

@@ -53,7 +53,7 @@ export const RAW: ServerKind = {
 };
 
 interface LiveStats {
-  readonly feed: { readonly polls: number; readonly statements: number };
+  readonly poller: { readonly polls: number; readonly statements: number };
   readonly execution: { readonly executions: number };
 }
 
@@ -63,9 +63,9 @@ interface LiveStats {
  */
 async function statementsPerPoll(server: Child, kind: ServerKind): Promise<number> {
   if (kind.liveStats) {
-    const before = (await server.request<LiveStats>('liveStats')).feed;
+    const before = (await server.request<LiveStats>('liveStats')).poller;
     await sleep(IDLE_MS);
-    const after = (await server.request<LiveStats>('liveStats')).feed;
+    const after = (await server.request<LiveStats>('liveStats')).poller;
     return (after.statements - before.statements) / (after.polls - before.polls);
   }
   const before = await server.request<number>('statements');

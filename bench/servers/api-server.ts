@@ -1,8 +1,8 @@
 import { writeHeapSnapshot } from 'node:v8';
 import { createLogger } from 'graphql-yoga';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { createApiPool } from '../../src/db/pool.js';
+import { buildApp } from '../../src/server/app.js';
 import { memoryAfterGc, profileRequests, sendReady, serveRequests } from '../lib/child-rpc.js';
 import { countStatements } from '../lib/counting-pool.js';
 
@@ -11,7 +11,7 @@ import { countStatements } from '../lib/counting-pool.js';
  * benchmarks: listens on a free port of 127.0.0.1, does not migrate (the benchmark's database is
  * migrated already) and answers the bench process's requests for its memory and the number of SQL
  * statements it sent (and, for the soak, its counters and a heap snapshot to look for a leak in).
- * Configuration from the environment, like src/index.ts.
+ * Configuration from the environment, like src/cli/serve.ts.
  */
 
 // The benchmarks measure the API's own write throughput: no per-token rate limit unless the

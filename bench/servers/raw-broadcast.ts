@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { RowDataPacket } from 'mysql2/promise';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { createPool } from '../../src/db/pool.js';
 import { memoryAfterGc, profileRequests, sendReady, serveRequests } from '../lib/child-rpc.js';
 import { countStatements } from '../lib/counting-pool.js';

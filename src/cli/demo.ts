@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger } from 'graphql-yoga';
-import { buildApp } from '../app.js';
 import { createGraphqlClient } from '../client/graphql-client.js';
-import { type Config, ConfigError, loadConfig } from '../config.js';
+import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { migrate } from '../db/migrate.js';
 import { createApiPool } from '../db/pool.js';
-import { createMeasurementGenerator, SERIES } from '../generator/generate.js';
-import { runBackfill, runGenerator } from '../generator/run-generator.js';
+import { buildApp } from '../server/app.js';
+import { createMeasurementGenerator, SERIES } from '../sources/generator/generate.js';
+import { runBackfill, runGenerator } from '../sources/generator/run-generator.js';
 import { clock, formatCount } from './format.js';
 import {
   argumentsOrExit,

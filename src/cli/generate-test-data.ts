@@ -1,20 +1,20 @@
 import { createGraphqlClient } from '../client/graphql-client.js';
+import { readLegacyConfig } from '../config/legacy-config.js';
 import { migrate } from '../db/migrate.js';
 import { createPool } from '../db/pool.js';
 import { refreshAirQuality } from '../db/runs.js';
+import { ingestMeasurements } from '../ingest/ingest-measurements.js';
 import {
   createMeasurementGenerator,
   type MeasurementGenerator,
   SERIES,
-} from '../generator/generate.js';
+} from '../sources/generator/generate.js';
 import {
   type GeneratorTotals,
   type MeasurementSink,
   runBackfill,
   runGenerator,
-} from '../generator/run-generator.js';
-import { ingestMeasurements } from '../ingest/ingest-measurements.js';
-import { readLegacyConfig } from '../legacy-config.js';
+} from '../sources/generator/run-generator.js';
 import { clock, formatCount, formatReasons, formatTable } from './format.js';
 import {
   argumentsOrExit,

@@ -3,13 +3,13 @@ import { stat } from 'node:fs/promises';
 import { MultiBar, Presets } from 'cli-progress';
 import { createGraphqlClient } from '../client/graphql-client.js';
 import {
-  type FeedInput,
-  type FeedProblem,
-  type FeedSummary,
-  feedSucceeded,
+  type FileInput,
+  type FileProblem,
   filteredOutTotal,
-  ingestFeed,
-} from '../feed/ingest-feed.js';
+  type SendSummary,
+  sendFiles,
+  sendSucceeded,
+} from '../sources/openaq-realtime/send-files.js';
 import { formatCount, formatReasons, formatTable } from './format.js';
 import {
   argumentsOrExit,
@@ -93,7 +93,7 @@ export interface CliIo {
   readonly env: Record<string, string | undefined>;
 }
 
-function inputsOf(files: readonly string[], stdin: AsyncIterable<unknown>): FeedInput[] {
+function inputsOf(files: readonly string[], stdin: AsyncIterable<unknown>): FileInput[] {
   if (files.length === 0) return [{ name: 'stdin', open: () => stdin }];
   return files.map((file) =>
     file === '-'
@@ -115,7 +115,7 @@ async function totalBytes(files: readonly string[]): Promise<number | undefined>
   return total;
 }
 
-export function formatFeedSummary(summary: FeedSummary, countries: IngestArguments['countries']) {
+export function formatSendSummary(summary: SendSummary, countries: IngestArguments['countries']) {
   const filtered = filteredOutTotal(summary);
   const inputs = formatCount(summary.inputs);
   const lines = [
@@ -174,7 +174,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   const say = (text: string) => (bars ? bars.log(text) : io.stderr.write(text));
 
   let problems = 0;
-  const onProblem = (problem: FeedProblem) => {
+  const onProblem = (problem: FileProblem) => {
     problems += 1;
     if (problems <= MAX_PROBLEM_LINES)
       say(`${problem.where}: ${problem.kind}: ${problem.reason}\n`);
@@ -190,7 +190,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         `request failed (${error.message}); retry ${attempt} of ${args.retries} in ${delayMs} ms\n`,
       ),
   });
-  const summary = await ingestFeed({
+  const summary = await sendFiles({
     inputs: inputsOf(args.files, io.stdin),
     countries: args.countries,
     batchSize: args.batchSize,
@@ -203,8 +203,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
   if (summary.sendError && token === undefined) {
     summary.sendError += ' (no token was given: pass --token or set API_TOKENS)';
   }
-  io.stdout.write(formatFeedSummary(summary, args.countries));
-  return feedSucceeded(summary) ? 0 : 1;
+  io.stdout.write(formatSendSummary(summary, args.countries));
+  return sendSucceeded(summary) ? 0 : 1;
 }
 
 if (isEntryPoint(import.meta.url)) {

@@ -1,6 +1,6 @@
 import { pathToFileURL } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
-import { ConfigError, loadConfig } from '../config.js';
+import { ConfigError, loadConfig } from '../config/config.js';
 
 /** Where the scripts find the API unless told otherwise: `npm start` on this machine. */
 export const DEFAULT_ENDPOINT = 'http://127.0.0.1:4000/graphql';

@@ -1,5 +1,5 @@
-import type { MeasurementInput } from '../feed/measurement-input.js';
 import type { IngestResult } from '../ingest/ingest-measurements.js';
+import type { MeasurementInput } from './measurement.js';
 
 /**
  * A small client of belair's GraphQL API for the scripts: one POST per operation, retried with

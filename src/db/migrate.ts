@@ -3,7 +3,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mysql, { type Connection } from 'mysql2/promise';
-import type { DatabaseConfig } from '../config.js';
+import type { DatabaseConfig } from '../config/config.js';
 import { connectionOptions } from './pool.js';
 import { splitSqlScript } from './sql-script.js';
 

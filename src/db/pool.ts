@@ -1,5 +1,5 @@
 import mysql, { type Pool, type PoolConnection, type PoolOptions } from 'mysql2/promise';
-import type { Config, DatabaseConfig } from '../config.js';
+import type { Config, DatabaseConfig } from '../config/config.js';
 import { PoolTimeoutError } from './database-unavailable.js';
 
 /**

@@ -130,3 +130,15 @@ export async function ingestMeasurements(
       : await withTransaction(pool, (connection) => store(connection, valid));
   return { received: items.length, ...counts, rejected };
 }
+
+/**
+ * Items of an ingestMeasurements batch that GraphQL itself would refuse, set aside before
+ * execution: what the mutation then reports as rejections of those items.
+ */
+export interface ItemLevelInputErrors {
+  /** Items the client sent. */
+  readonly received: number;
+  /** For each item left in the variable, its index in what the client sent. */
+  readonly keptIndex: readonly number[];
+  readonly rejected: readonly Rejection[];
+}

@@ -9,7 +9,7 @@ import type { ServerOptions, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
-import type { Context, InitialContext } from '../context.js';
+import type { Context, InitialContext } from '../context/context.js';
 import type { ConnectionLimit } from './connection-limit.js';
 import { sharedPayloadJson } from './shared-payload-json.js';
 

@@ -1,11 +1,10 @@
-import { resetLoaders } from '../context.js';
+import { resetLoaders } from '../context/context.js';
 import { type AirQualityRun, listRuns, RefreshBusyError, refreshAirQuality } from '../db/runs.js';
+import { badUserInput, expectedError } from '../errors/expected-errors.js';
 import { builder } from './builder.js';
 import { requireInstant } from './date-time-input.js';
-import { badUserInput, expectedError } from './errors.js';
+import { AirQualityRunRef } from './refs.js';
 import { checkSubscriptionComplexity } from './subscription-complexity.js';
-
-export const AirQualityRunRef = builder.objectRef<AirQualityRun>('AirQualityRun');
 
 /** airQualityRuns(last) answers at most this many runs. */
 export const MAX_RUNS = 1000;
@@ -56,7 +55,7 @@ builder.subscriptionField('airQualityRuns', (t) =>
       'The current run at once, then each new current run: a run that becomes the one with the latest evaluatedAt. A backfill (refreshAirQuality with a past instant) is not pushed.',
     subscribe: (_root, _args, context, info) => {
       checkSubscriptionComplexity(context, info);
-      return context.feed.stream(
+      return context.poller.stream(
         (event) => [event.run],
         () => 'run',
       );
@@ -90,7 +89,7 @@ builder.mutationField('refreshAirQuality', (t) =>
       }
       // Read-your-writes: once this answers, every query of this process sees the new run (when
       // it is the current one); runs made elsewhere show within one poll interval.
-      await context.feed.refresh();
+      await context.poller.refresh();
       resetLoaders(context);
       return run;
     },

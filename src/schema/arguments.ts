@@ -1,4 +1,4 @@
-import { badUserInput } from './errors.js';
+import { badUserInput } from '../errors/expected-errors.js';
 
 /** A country argument: two letters, any case; null when absent. */
 export function countryArgument(value: string | null | undefined): string | null {

@@ -1,9 +1,9 @@
 import SchemaBuilder from '@pothos/core';
 import ComplexityPlugin from '@pothos/plugin-complexity';
 import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
-import type { Context } from '../context.js';
+import type { Context } from '../context/context.js';
+import { expectedError, writeRefused } from '../errors/expected-errors.js';
 import type { DateTimeInput } from './date-time-input.js';
-import { expectedError, writeRefused } from './errors.js';
 
 /**
  * Limits on the shape of an operation, checked before any resolver runs. The list multiplier

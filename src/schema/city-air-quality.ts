@@ -1,14 +1,9 @@
-import type { CityWindow, PollutantWindow } from '../db/air-quality.js';
-import { selectWindows } from '../live/air-quality-feed.js';
-import { AirQualityRunRef } from './air-quality-run.js';
+import { selectWindows } from '../air-quality/run-windows.js';
 import { cityNamesArgument, countryArgument } from './arguments.js';
 import { builder } from './builder.js';
-import { CityRef } from './city.js';
 import { EaqiLevel, Pollutant } from './enums.js';
+import { AirQualityRunRef, CityAirQualityRef, CityRef, PollutantWindowRef } from './refs.js';
 import { checkSubscriptionComplexity } from './subscription-complexity.js';
-
-export const CityAirQualityRef = builder.objectRef<CityWindow>('CityAirQuality');
-export const PollutantWindowRef = builder.objectRef<PollutantWindow>('PollutantWindow');
 
 /** airQuality(cities) takes at most this many names. */
 export const MAX_CITY_NAMES = 1000;
@@ -105,7 +100,7 @@ builder.subscriptionField('airQuality', (t) =>
         cityNames: cityNamesArgument('cities', args.cities, MAX_CITY_NAMES),
         country: countryArgument(args.country),
       });
-      return context.feed.stream(select, (window) => window.cityId);
+      return context.poller.stream(select, (window) => window.cityId);
     },
     resolve: (window) => window,
   }),

@@ -1,12 +1,9 @@
-import { type City, findCity, listCities } from '../db/cities.js';
+import { findCity, listCities } from '../db/cities.js';
+import { badUserInput } from '../errors/expected-errors.js';
 import { cityNameArgument, countryArgument } from './arguments.js';
 import { builder } from './builder.js';
-import { CityAirQualityRef } from './city-air-quality.js';
 import { requireInstant } from './date-time-input.js';
-import { badUserInput } from './errors.js';
-import { LocationRef } from './location.js';
-
-export const CityRef = builder.objectRef<City>('City');
+import { CityAirQualityRef, CityRef, LocationRef } from './refs.js';
 
 /** The longest range City.history answers, in days. */
 export const MAX_HISTORY_DAYS = 31;

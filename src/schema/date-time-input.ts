@@ -1,5 +1,5 @@
-import { parseInstant } from '../parse-instant.js';
-import { badUserInput } from './errors.js';
+import { badUserInput } from '../errors/expected-errors.js';
+import { parseInstant } from '../util/parse-instant.js';
 
 /**
  * A DateTime input that did not parse, kept as sent: in a batch of measurements it becomes a

@@ -3,12 +3,12 @@ import { builder } from './builder.js';
 // the printed schema.
 import './scalars.js';
 import './enums.js';
-import './city.js';
+import './measurement-input.js';
+import './air-quality-run.js';
 import './city-air-quality.js';
 import './location.js';
-import './measurement-input.js';
+import './city.js';
 import './ingest-result.js';
-import './air-quality-run.js';
 
 // Unsorted: the printed schema reads in the order of DESIGN.md's contract, not alphabetically.
 export const schema = builder.toSchema({ sortSchema: false });

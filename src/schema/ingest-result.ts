@@ -1,4 +1,5 @@
-import { resetLoaders } from '../context.js';
+import { resetLoaders } from '../context/context.js';
+import { badUserInput } from '../errors/expected-errors.js';
 import {
   BatchTooLargeError,
   type IngestResult,
@@ -6,7 +7,6 @@ import {
   type Rejection,
 } from '../ingest/ingest-measurements.js';
 import { builder } from './builder.js';
-import { badUserInput } from './errors.js';
 import { MeasurementInput } from './measurement-input.js';
 
 const RejectionRef = builder.objectRef<Rejection>('Rejection');

@@ -1,8 +1,5 @@
-import type { LocationRow } from '../db/locations.js';
 import { builder } from './builder.js';
-import { CityRef } from './city.js';
-
-export const LocationRef = builder.objectRef<LocationRow>('Location');
+import { CityRef, LocationRef } from './refs.js';
 
 builder.objectType(LocationRef, {
   description: 'A measuring station, identified by (country, city, name).',

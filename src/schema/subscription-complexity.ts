@@ -1,6 +1,6 @@
 import { ComplexityErrorKind, complexityFromQuery } from '@pothos/plugin-complexity';
 import { type GraphQLResolveInfo, Kind } from 'graphql';
-import type { Context } from '../context.js';
+import type { Context } from '../context/context.js';
 import { builder, COMPLEXITY_LIMITS } from './builder.js';
 
 /**

@@ -1,7 +1,7 @@
 import type { YogaLogger } from 'graphql-yoga';
 import type { Pool } from 'mysql2/promise';
-import { type App, type AppDeps, buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig } from '../../src/config/config.js';
+import { type App, type AppDeps, buildApp } from '../../src/server/app.js';
 import type { TestDatabase } from './database.js';
 
 export const TOKEN = 'test-token';

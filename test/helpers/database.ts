@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import mysql, { type Connection, type Pool, type RowDataPacket } from 'mysql2/promise';
-import type { DatabaseConfig } from '../../src/config.js';
-import { loadConfig } from '../../src/config.js';
+import type { DatabaseConfig } from '../../src/config/config.js';
+import { loadConfig } from '../../src/config/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { connectionOptions, createPool } from '../../src/db/pool.js';
 

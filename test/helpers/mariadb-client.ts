@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { open } from 'node:fs/promises';
-import type { DatabaseConfig } from '../../src/config.js';
+import type { DatabaseConfig } from '../../src/config/config.js';
 
 /**
  * Runs `mariadb -h HOST -P PORT -u USER DATABASE < file`, the command-line client as

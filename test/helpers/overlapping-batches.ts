@@ -1,4 +1,4 @@
-import { createRandom } from '../../src/generator/random.js';
+import { createRandom } from '../../src/sources/generator/random.js';
 import { MINUTE } from './seed.js';
 
 /*

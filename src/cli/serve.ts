@@ -1,0 +1,67 @@
+import { createLogger } from 'graphql-yoga';
+import { ConfigError, loadConfig } from '../config/config.js';
+import { migrate } from '../db/migrate.js';
+import { createApiPool } from '../db/pool.js';
+import { buildApp } from '../server/app.js';
+
+/**
+ * npm start: the API. The only module that reads the environment. Applies sql/ (creating the
+ * database where needed, turning the event scheduler on where it may), then serves on PORT until
+ * SIGTERM or SIGINT, when it stops accepting, finishes the requests in flight and closes the pool.
+ */
+let config: ReturnType<typeof loadConfig>;
+try {
+  config = loadConfig(process.env, { server: true });
+} catch (error) {
+  console.error(error instanceof ConfigError ? error.message : error);
+  process.exit(1);
+}
+const logger = createLogger(config.logLevel);
+
+let migration: Awaited<ReturnType<typeof migrate>>;
+try {
+  migration = await migrate(config.db, { log: (message) => logger.debug(message) });
+} catch (error) {
+  logger.error(
+    `cannot prepare database ${config.db.database} on ${config.db.host}:${config.db.port}: ${(error as Error).message}`,
+  );
+  process.exit(1);
+}
+logger.info(
+  `database ${config.db.database} on ${config.db.host}:${config.db.port}: ${migration.files.length} sql files applied; event scheduler ${migration.eventScheduler}`,
+);
+if (migration.warning) logger.warn(migration.warning);
+if (config.apiTokens.length === 0) {
+  logger.warn('API_TOKENS is empty: ingestMeasurements and refreshAirQuality are refused.');
+}
+
+const pool = createApiPool(config);
+const app = buildApp({ pool, config, logger });
+let url: string;
+try {
+  ({ url } = await app.start(config.port));
+} catch (error) {
+  logger.error(`cannot listen on port ${config.port}: ${(error as Error).message}`);
+  await pool.end();
+  process.exit(1);
+}
+logger.info(
+  `belair serves GraphQL${config.graphiql ? ' and GraphiQL' : ''} at ${url.replace('[::]', 'localhost')}${config.production ? ' (production mode)' : ''}`,
+);
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info(`${signal}: finishing requests in flight, then stopping`);
+  try {
+    await app.stop();
+    await pool.end();
+    logger.info('stopped');
+  } catch (error) {
+    logger.error('unclean stop', error);
+    process.exitCode = 1;
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));

@@ -1,0 +1,253 @@
+import { z } from 'zod';
+import { REFRESH_COST, writeCostOfBatch } from './write-cost.js';
+
+/**
+ * The service's configuration, read from the environment once by the entry points and handed to
+ * everything else as an argument. Every problem is reported at once.
+ */
+export interface DatabaseConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+}
+
+export interface Config {
+  readonly db: DatabaseConfig;
+  /** Connections in the API's mysql2 pool. */
+  readonly dbPoolSize: number;
+  /** How long a statement waits for a pooled connection before DATABASE_UNAVAILABLE (ms). */
+  readonly dbAcquireTimeoutMs: number;
+  /** innodb_lock_wait_timeout of the API's connections, in seconds. */
+  readonly dbLockWaitTimeoutSeconds: number;
+  readonly port: number;
+  /** Bearer tokens that may write (ingestMeasurements, refreshAirQuality). Empty: nobody may. */
+  readonly apiTokens: readonly string[];
+  readonly pollIntervalMs: number;
+  readonly ingestMaxBatch: number;
+  /** Largest request body accepted, in bytes; larger ones get 413. Leaves room for a full batch. */
+  readonly maxBodyBytes: number;
+  readonly maxConnections: number;
+  /** /readyz fails when the current run is older than this (seconds). */
+  readonly readyMaxRunAgeSeconds: number;
+  readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
+  /** NODE_ENV=production: GraphiQL and introspection off unless asked for, API_TOKENS required. */
+  readonly production: boolean;
+  /** GraphiQL served to browsers at the GraphQL path (GRAPHIQL; default: not in production). */
+  readonly graphiql: boolean;
+  /** __schema and __type answered (INTROSPECTION; default: not in production). */
+  readonly introspection: boolean;
+  /** Most aliases in one operation (MAX_ALIASES); see src/plugins/use-operation-limits.ts. */
+  readonly maxAliases: number;
+  /** Most lexical tokens in one document (MAX_TOKENS). */
+  readonly maxTokens: number;
+  /** Most directives in one operation (MAX_DIRECTIVES). */
+  readonly maxDirectives: number;
+  /** Measurements per second each token may write, per process; 0: no limit (WRITE_RATE_LIMIT). */
+  readonly writeRateLimit: number;
+  /** Measurements a token may write at once before the rate applies (WRITE_RATE_BURST). */
+  readonly writeRateBurst: number;
+}
+
+const DATABASE_NAME = /^[A-Za-z0-9_$]{1,64}$/;
+
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min).max(max));
+
+/** true/false (also 1/0, yes/no), any case. */
+const flag = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false'))
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const environment = z.object({
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .optional()
+    .refine(
+      (value) => value === undefined || value === '' || /^(mysql|mariadb):\/\//.test(value),
+      'must look like mysql://user:password@host:3306/database',
+    ),
+  DB_HOSTNAME: z.string().trim().min(1).default('127.0.0.1'),
+  DB_PORT: wholeNumber(1, 65535).default(3306),
+  DB_USERNAME: z.string().min(1).default('root'),
+  DB_PASSWORD: z.string().default(''),
+  DB_DATABASE: z
+    .string()
+    .trim()
+    .regex(DATABASE_NAME, 'must be 1-64 letters, digits, _ or $')
+    .default('openaq'),
+  DB_POOL_SIZE: wholeNumber(1, 1000).default(10),
+  DB_ACQUIRE_TIMEOUT_MS: wholeNumber(1, 600_000).default(5000),
+  // InnoDB's own default is 50 s; a batch retried 4 times after lock wait timeouts would keep its
+  // client waiting minutes behind a writer that holds its rows.
+  DB_LOCK_WAIT_TIMEOUT_SECONDS: wholeNumber(1, 3600).default(10),
+  PORT: wholeNumber(0, 65535).default(4000),
+  API_TOKENS: z
+    .string()
+    .default('')
+    .transform((value) =>
+      value
+        .split(',')
+        .map((token) => token.trim())
+        .filter((token) => token !== ''),
+    ),
+  POLL_INTERVAL_MS: wholeNumber(50, 3_600_000).default(1000),
+  INGEST_MAX_BATCH: wholeNumber(1, 100_000).default(10_000),
+  // A typical measurement is ~250 bytes of JSON, so 8 MiB holds a 10,000-item batch with room for
+  // long names and pretty-printing.
+  MAX_BODY_BYTES: wholeNumber(1024, 1_073_741_824).default(8 * 1024 * 1024),
+  MAX_CONNECTIONS: wholeNumber(1, 1_000_000).default(20_000),
+  READY_MAX_RUN_AGE_SECONDS: wholeNumber(1, 31_536_000).default(900),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  NODE_ENV: z.string().trim().default('development'),
+  GRAPHIQL: flag.optional(),
+  INTROSPECTION: flag.optional(),
+  // The largest legitimate operation asks for a few dozen cities side by side (Belgium's feed has
+  // about 20 cities and regions, each aliased once); more aliases only multiply work.
+  MAX_ALIASES: wholeNumber(1, 100_000).default(30),
+  // The largest operation of GraphiQL's examples is 107 tokens; an item written inline in a batch
+  // is about 35 (batches of more than ~250 items go in variables, which are not tokens). Parsing
+  // 10,000 tokens takes a few ms; an 8 MiB body of tokens took 8 s before this limit.
+  MAX_TOKENS: wholeNumber(100, 10_000_000).default(10_000),
+  // Our operations use @include/@skip a handful of times at most.
+  MAX_DIRECTIVES: wholeNumber(1, 100_000).default(50),
+  WRITE_RATE_LIMIT: wholeNumber(0, 100_000_000).default(10_000),
+  WRITE_RATE_BURST: wholeNumber(1, 1_000_000_000).default(100_000),
+});
+
+export class ConfigError extends Error {
+  constructor(readonly problems: readonly string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses a mysql:// or mariadb:// URL into database settings, or throws ConfigError. */
+function parseDatabaseUrl(url: string): DatabaseConfig {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError([
+      'DATABASE_URL: is not a valid URL; it must look like mysql://user:password@host:3306/database',
+    ]);
+  }
+  const problems: string[] = [];
+  const port = parsed.port === '' ? 3306 : Number(parsed.port);
+  if (port < 1) problems.push(`DATABASE_URL: port ${parsed.port} is not a port number`);
+  const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'openaq';
+  if (!DATABASE_NAME.test(database)) {
+    problems.push(`DATABASE_URL: database name "${database}" must be 1-64 letters, digits, _ or $`);
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  return {
+    host: parsed.hostname || '127.0.0.1',
+    port,
+    user: decodeURIComponent(parsed.username) || 'root',
+    password: decodeURIComponent(parsed.password),
+    database,
+  };
+}
+
+/**
+ * Reads the configuration from an environment (process.env by default), or throws ConfigError.
+ * `server`: for the API itself (npm start), which in production mode needs API_TOKENS; scripts
+ * that never serve writes (db:migrate, ingest, generate-test-data) do not.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined> = process.env,
+  options: { readonly server?: boolean } = {},
+): Config {
+  // Empty variables count as unset, as in most shells' `VAR= command`.
+  const present = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const result = environment.safeParse(present);
+  const problems = result.success
+    ? []
+    : result.error.issues.map(
+        (issue) => `${issue.path.join('.') || 'environment'}: ${issue.message}`,
+      );
+  // DATABASE_URL's own problems are reported together with the others.
+  let urlDb: DatabaseConfig | undefined;
+  const url = present.DATABASE_URL?.trim();
+  if (url && !problems.some((p) => p.startsWith('DATABASE_URL:'))) {
+    try {
+      urlDb = parseDatabaseUrl(url);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+    }
+  }
+  problems.push(
+    ...crossProblems(present, result.success ? result.data : undefined, options.server ?? false),
+  );
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  const e = result.data;
+  const db = urlDb ?? {
+    host: e.DB_HOSTNAME,
+    port: e.DB_PORT,
+    user: e.DB_USERNAME,
+    password: e.DB_PASSWORD,
+    database: e.DB_DATABASE,
+  };
+  return Object.freeze({
+    db: Object.freeze(db),
+    dbPoolSize: e.DB_POOL_SIZE,
+    dbAcquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
+    dbLockWaitTimeoutSeconds: e.DB_LOCK_WAIT_TIMEOUT_SECONDS,
+    port: e.PORT,
+    apiTokens: Object.freeze(e.API_TOKENS),
+    pollIntervalMs: e.POLL_INTERVAL_MS,
+    ingestMaxBatch: e.INGEST_MAX_BATCH,
+    maxBodyBytes: e.MAX_BODY_BYTES,
+    maxConnections: e.MAX_CONNECTIONS,
+    readyMaxRunAgeSeconds: e.READY_MAX_RUN_AGE_SECONDS,
+    logLevel: e.LOG_LEVEL,
+    production: e.NODE_ENV === 'production',
+    graphiql: e.GRAPHIQL ?? e.NODE_ENV !== 'production',
+    introspection: e.INTROSPECTION ?? e.NODE_ENV !== 'production',
+    maxAliases: e.MAX_ALIASES,
+    maxTokens: e.MAX_TOKENS,
+    maxDirectives: e.MAX_DIRECTIVES,
+    writeRateLimit: e.WRITE_RATE_LIMIT,
+    writeRateBurst: e.WRITE_RATE_BURST,
+  });
+}
+
+/**
+ * What the variables get wrong together rather than one by one; the production rule is read from
+ * the raw environment, so that it is reported along with any other problem.
+ */
+function crossProblems(
+  present: Record<string, string | undefined>,
+  e: z.infer<typeof environment> | undefined,
+  server: boolean,
+): string[] {
+  const problems: string[] = [];
+  const tokens = (present.API_TOKENS ?? '').split(',').filter((token) => token.trim() !== '');
+  if (server && present.NODE_ENV?.trim() === 'production' && tokens.length === 0) {
+    problems.push(
+      'API_TOKENS: is empty, and NODE_ENV=production needs at least one token (comma-separated, e.g. API_TOKENS=$(openssl rand -hex 32)): without one every write would be refused',
+    );
+  }
+  if (e === undefined) return problems;
+  // A burst smaller than the dearest single write would refuse that write forever.
+  const dearest = Math.max(writeCostOfBatch(e.INGEST_MAX_BATCH), REFRESH_COST);
+  if (e.WRITE_RATE_LIMIT > 0 && e.WRITE_RATE_BURST < dearest) {
+    problems.push(
+      `WRITE_RATE_BURST: ${e.WRITE_RATE_BURST} is less than ${dearest}, what a full batch of INGEST_MAX_BATCH=${e.INGEST_MAX_BATCH} measurements or a refreshAirQuality costs (src/config/write-cost.ts): such a write could never pass`,
+    );
+  }
+  return problems;
+}

@@ -1,0 +1,127 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import type { YogaLogger } from 'graphql-yoga';
+import type { Pool } from 'mysql2/promise';
+import type { Config } from '../config/config.js';
+import type { ItemLevelInputErrors } from '../ingest/ingest-measurements.js';
+import type { Poller } from '../poller/poller.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+/**
+ * Who may write, as the request's Authorization header says:
+ * - `token`: a Bearer token from API_TOKENS;
+ * - `missing`: no Authorization header;
+ * - `invalid`: a header that is not `Bearer <token>` with a known token;
+ * - `disabled`: the server has no tokens at all, so nobody may write.
+ */
+export type WriteAccess = 'token' | 'missing' | 'invalid' | 'disabled';
+
+/** What buildApp needs; everything the server touches comes in through here. */
+export interface AppDeps {
+  readonly pool: Pool;
+  readonly config: Config;
+  readonly logger: YogaLogger;
+  /** The clock of the write rate limit, in ms (default Date.now): tests move it by hand. */
+  readonly clock?: () => number;
+  /** How long refreshAirQuality waits for a run in progress before REFRESH_BUSY. Default 5. */
+  readonly refreshWaitSeconds?: number;
+  /**
+   * Live updates: the poller's longest backoff (default 30 s), how long it keeps polling after the
+   * last query read the current windows (default 30 s), graphql-ws pings (default 12 s).
+   */
+  readonly live?: {
+    readonly maxBackoffMs?: number;
+    readonly queryIdleMs?: number;
+    readonly keepAliveMs?: number;
+  };
+}
+
+/** The GraphQL context of one operation (one HTTP request, or one WebSocket operation). */
+export interface Context {
+  readonly pool: Pool;
+  readonly config: Config;
+  readonly logger: YogaLogger;
+  readonly refreshWaitSeconds: number;
+  readonly writeAccess: WriteAccess;
+  /**
+   * With writeAccess `token`, the position of the request's token in API_TOKENS: the key of its
+   * write budget (src/plugins/use-write-rate-limit.ts), so that the token itself is kept nowhere.
+   */
+  readonly writer: number | null;
+  /** The process's one poller: subscriptions listen to it, queries read its snapshot. */
+  readonly poller: Poller;
+  /** Per-operation DataLoaders; replaced after writes (see resetLoaders). */
+  loaders: Loaders;
+  /** Days of City.history this operation has read so far, summed over cities (a budget). */
+  historyCityDays: number;
+  /** Items of an ingestMeasurements batch that GraphQL would refuse, set aside before execution. */
+  itemLevelInputErrors?: ItemLevelInputErrors;
+}
+
+/** What Yoga (HTTP) or graphql-ws (connectionParams) hands the context factory. */
+export interface InitialContext {
+  readonly request?: Request;
+  readonly connectionParams?: Readonly<Record<string, unknown>>;
+}
+
+const digest = (token: string) => createHash('sha256').update(token).digest();
+
+/**
+ * The position of a token among the known ones, or null. Compares in constant time (over their
+ * digests, so lengths leak nothing either), against every known token whatever matches.
+ */
+function knownTokenIndex(token: string, known: readonly Buffer[]): number | null {
+  const candidate = digest(token);
+  let found: number | null = null;
+  known.forEach((k, index) => {
+    if (timingSafeEqual(candidate, k)) found = index;
+  });
+  return found;
+}
+
+function authorizationOf(initial: InitialContext): string | null {
+  const fromRequest = initial.request?.headers.get('authorization');
+  if (fromRequest) return fromRequest;
+  const params = initial.connectionParams;
+  const fromParams = params?.Authorization ?? params?.authorization;
+  return typeof fromParams === 'string' ? fromParams : null;
+}
+
+export function createContextFactory(
+  deps: AppDeps & { readonly poller: Poller },
+): (initial: InitialContext) => Context {
+  const known = deps.config.apiTokens.map(digest);
+  const refreshWaitSeconds = deps.refreshWaitSeconds ?? 5;
+  return (initial) => {
+    const header = authorizationOf(initial);
+    let writeAccess: WriteAccess;
+    let writer: number | null = null;
+    if (known.length === 0) writeAccess = 'disabled';
+    else if (header === null) writeAccess = 'missing';
+    else {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+      writer = match?.[1] ? knownTokenIndex(match[1], known) : null;
+      writeAccess = writer !== null ? 'token' : 'invalid';
+    }
+    return {
+      pool: deps.pool,
+      config: deps.config,
+      logger: deps.logger,
+      refreshWaitSeconds,
+      writeAccess,
+      writer,
+      poller: deps.poller,
+      loaders: createLoaders(deps.pool, deps.poller),
+      historyCityDays: 0,
+    };
+  };
+}
+
+/** A new set of the context's DataLoaders, nothing cached. */
+export function freshLoaders(context: Pick<Context, 'pool' | 'poller'>): Loaders {
+  return createLoaders(context.pool, context.poller);
+}
+
+/** After a write, what the loaders cached may be stale: later fields read afresh. */
+export function resetLoaders(context: Context): void {
+  context.loaders = freshLoaders(context);
+}

@@ -1,0 +1,133 @@
+import {
+  type DocumentNode,
+  type FieldNode,
+  getOperationAST,
+  Kind,
+  type SelectionSetNode,
+} from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { REFRESH_COST, WRITE_OVERHEAD, writeCostOfBatch } from '../config/write-cost.js';
+import type { Context } from '../context/context.js';
+import { badUserInput, rateLimited } from '../errors/expected-errors.js';
+
+export interface WriteRateLimitOptions {
+  /** Measurements per second each token may write (WRITE_RATE_LIMIT); 0 turns the limit off. */
+  readonly perSecond: number;
+  /** Measurements a token may write at once after a pause (WRITE_RATE_BURST). */
+  readonly burst: number;
+  /** Milliseconds; Date.now by default. */
+  readonly clock?: () => number;
+}
+
+/** The root fields an operation selects, through its fragments (@skip/@include counted anyway). */
+function rootFields(selectionSet: SelectionSetNode, document: DocumentNode): FieldNode[] {
+  const fields: FieldNode[] = [];
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) fields.push(selection);
+    else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      fields.push(...rootFields(selection.selectionSet, document));
+    } else {
+      const fragment = document.definitions.find(
+        (d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value,
+      );
+      // Validation has refused cycles and unknown fragments already.
+      if (fragment?.kind === Kind.FRAGMENT_DEFINITION) {
+        fields.push(...rootFields(fragment.selectionSet, document));
+      }
+    }
+  }
+  return fields;
+}
+
+/** How many measurements an ingestMeasurements field sends, inline or in a variable. */
+function itemsOf(field: FieldNode, variables: Readonly<Record<string, unknown>>): number {
+  const argument = field.arguments?.find((a) => a.name.value === 'measurements');
+  if (!argument) return 0;
+  const value = argument.value;
+  if (value.kind === Kind.LIST) return value.values.length;
+  if (value.kind === Kind.VARIABLE) {
+    const sent = variables[value.name.value];
+    if (Array.isArray(sent)) return sent.length;
+    // GraphQL takes a single item where a list is expected.
+    return sent === null || sent === undefined ? 0 : 1;
+  }
+  return value.kind === Kind.NULL ? 0 : 1;
+}
+
+/** What a mutation costs, in measurements (src/config/write-cost.ts). */
+export function writeCost(
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Readonly<Record<string, unknown>>,
+): number {
+  const operation = getOperationAST(document, operationName);
+  if (operation?.operation !== 'mutation') return 0;
+  let cost = 0;
+  for (const field of rootFields(operation.selectionSet, document)) {
+    const name = field.name.value;
+    if (name === '__typename') continue;
+    if (name === 'ingestMeasurements') cost += writeCostOfBatch(itemsOf(field, variables));
+    else if (name === 'refreshAirQuality') cost += REFRESH_COST;
+    else cost += WRITE_OVERHEAD;
+  }
+  return cost;
+}
+
+interface Bucket {
+  /** Measurements that may be written now. */
+  level: number;
+  at: number;
+}
+
+/**
+ * A write budget per token (WRITE_RATE_LIMIT measurements per second, up to WRITE_RATE_BURST at
+ * once), a token bucket kept in this process: N processes behind a balancer allow N times the
+ * rate. A mutation is priced before it runs (writeCost) and refused whole when its token's budget
+ * does not hold it, so nothing of a refused write is stored, and a refusal costs nothing: retried
+ * after retryAfterSeconds, it passes. Writes without a valid token are left to the auth check
+ * (UNAUTHENTICATED), which every write field makes.
+ */
+export function useWriteRateLimit(options: WriteRateLimitOptions): Plugin {
+  const clock = options.clock ?? Date.now;
+  const buckets = new Map<number, Bucket>();
+  return {
+    onExecute({ args, setResultAndStopExecution }) {
+      if (options.perSecond <= 0) return;
+      const writer = (args.contextValue as Partial<Context>).writer;
+      if (writer === null || writer === undefined) return;
+      const cost = writeCost(args.document, args.operationName, args.variableValues ?? {});
+      if (cost === 0) return;
+      if (cost > options.burst) {
+        setResultAndStopExecution({
+          errors: [
+            badUserInput(
+              `This operation writes ${cost} measurement units, more than a token may write at once (WRITE_RATE_BURST ${options.burst}): split it into several operations.`,
+            ),
+          ],
+        });
+        return;
+      }
+      const now = clock();
+      const bucket = buckets.get(writer) ?? { level: options.burst, at: now };
+      bucket.level = Math.min(
+        options.burst,
+        bucket.level + (Math.max(0, now - bucket.at) / 1000) * options.perSecond,
+      );
+      bucket.at = now;
+      buckets.set(writer, bucket);
+      if (bucket.level >= cost) {
+        bucket.level -= cost;
+        return;
+      }
+      const retryAfterSeconds = Math.max(1, Math.ceil((cost - bucket.level) / options.perSecond));
+      setResultAndStopExecution({
+        errors: [
+          rateLimited(
+            `This token's write rate is over its limit of ${options.perSecond} measurements per second (WRITE_RATE_LIMIT; each operation counts ${WRITE_OVERHEAD} more): nothing was stored; send it again in ${retryAfterSeconds} s.`,
+            retryAfterSeconds,
+          ),
+        ],
+      });
+    },
+  };
+}

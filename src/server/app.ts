@@ -1,0 +1,149 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import {
+  type AppDeps,
+  type Context,
+  createContextFactory,
+  type InitialContext,
+} from '../context/context.js';
+import { useCompiledMutations } from '../plugins/use-compiled-mutations.js';
+import { useDatabaseErrors } from '../plugins/use-database-errors.js';
+import { useHealthEndpoints } from '../plugins/use-health-endpoints.js';
+import { useItemLevelInputErrors } from '../plugins/use-item-level-input-errors.js';
+import { useNoIntrospection } from '../plugins/use-no-introspection.js';
+import { useOperationLimits } from '../plugins/use-operation-limits.js';
+import { useWindowCache, type WindowCacheStats } from '../plugins/use-window-cache.js';
+import { useWriteRateLimit } from '../plugins/use-write-rate-limit.js';
+import { schema } from '../schema/index.js';
+import { readBodyWithin } from './body-limit.js';
+import { graphiqlTabs } from './graphiql-examples.js';
+import { createLiveUpdates, type LiveStats } from './live-updates.js';
+
+export type { AppDeps, Context } from '../context/context.js';
+export type { WindowCacheStats } from '../plugins/use-window-cache.js';
+export type { LiveStats } from './live-updates.js';
+
+export interface App {
+  readonly yoga: YogaServerInstance<InitialContext, Context>;
+  /**
+   * The one HTTP server: GraphQL at /graphql (GraphiQL for browsers, SSE for subscriptions,
+   * graphql-ws on upgrade), /healthz, /readyz.
+   */
+  readonly server: Server;
+  /** Counters of live updates: the poller's polls and statements, executions, connections. */
+  liveStats(): LiveStats;
+  /** Counters of the cache of whole answers that read the current windows. */
+  windowCacheStats(): WindowCacheStats;
+  /** Listens on the port (0: any free one) and resolves with the address. */
+  start(port: number, host?: string): Promise<{ port: number; url: string }>;
+  /**
+   * Stops accepting connections, closes WebSockets and ends subscriptions, lets requests in
+   * flight finish (cutting them after graceMs), and resolves when the server is closed and the
+   * poller stopped. The pool belongs to the caller.
+   */
+  stop(graceMs?: number): Promise<void>;
+}
+
+/** Builds the API on its dependencies; nothing here reads the environment or listens. */
+export function buildApp(deps: AppDeps): App {
+  const live = createLiveUpdates(deps);
+  const windowCache = useWindowCache({ poller: live.poller, schema });
+  const yoga = createYoga<InitialContext, Context>({
+    schema,
+    graphqlEndpoint: '/graphql',
+    context: createContextFactory({ ...deps, poller: live.poller }),
+    logging: deps.logger,
+    landingPage: false,
+    // GraphiQL's scripts and styles come with the package and are served inline, so that GraphiQL
+    // works without access to a CDN (air-gapped hosts, offline laptops).
+    renderGraphiQL,
+    // Off: a browser's GET gets what any other client gets.
+    graphiql: deps.config.graphiql
+      ? () => ({ title: 'belair', defaultTabs: graphiqlTabs(), shouldPersistHeaders: true })
+      : false,
+    // Expected errors (GraphQLErrors with extensions.code) reach the client as they are; anything
+    // else is masked as "Unexpected error." and Yoga logs it in full (with its cause and stack).
+    maskedErrors: true,
+    plugins: [
+      useHealthEndpoints(deps.pool, { maxRunAgeSeconds: deps.config.readyMaxRunAgeSeconds }),
+      useOperationLimits(deps.config),
+      ...(deps.config.introspection ? [] : [useNoIntrospection()]),
+      // Before the plugins that change the variables or the executor: a refused write runs nothing.
+      useWriteRateLimit({
+        perSecond: deps.config.writeRateLimit,
+        burst: deps.config.writeRateBurst,
+        ...(deps.clock ? { clock: deps.clock } : {}),
+      }),
+      useItemLevelInputErrors(),
+      useCompiledMutations(),
+      useDatabaseErrors(deps.logger),
+      live.plugin,
+      windowCache.plugin,
+    ],
+  });
+
+  const limit = deps.config.maxBodyBytes;
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const body = await readBodyWithin(req, res, limit);
+      if (body === null) return;
+      // Yoga (@whatwg-node/server) takes a body already read from req.body. A stream rather than
+      // the Buffer itself: it inspects the object's keys, and a Buffer has one per byte.
+      (req as IncomingMessage & { body?: unknown }).body = Readable.from(
+        body.length > 0 ? [body] : [],
+      );
+    }
+    if (!live.admit(req, res)) return;
+    await yoga(req, res);
+  };
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      deps.logger.error('request failed outside GraphQL', error);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('Internal server error');
+    });
+  });
+  live.mount(server, yoga);
+
+  return {
+    yoga,
+    server,
+    liveStats: () => live.stats(),
+    windowCacheStats: () => windowCache.stats(),
+    start(port, host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shown = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve({ port: address.port, url: `http://${shown}:${address.port}/graphql` });
+        });
+      });
+    },
+    async stop(graceMs = 10_000) {
+      const closed = new Promise<void>((resolve, reject) => {
+        if (!server.listening) {
+          resolve();
+          return;
+        }
+        const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+        cut.unref();
+        server.close((error) => {
+          clearTimeout(cut);
+          void Promise.resolve(yoga.dispose()).finally(() => (error ? reject(error) : resolve()));
+        });
+        // Keep-alive connections with no request in flight would hold close() open.
+        server.closeIdleConnections();
+      });
+      // Subscriptions never finish by themselves: end them, then close the connections they
+      // leave idle.
+      await live.close(Math.min(graceMs, 1000));
+      server.closeIdleConnections();
+      await closed;
+    },
+  };
+}

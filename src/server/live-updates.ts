@@ -1,0 +1,125 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Plugin, YogaServerInstance } from 'graphql-yoga';
+import {
+  type AppDeps,
+  type Context,
+  freshLoaders,
+  type InitialContext,
+} from '../context/context.js';
+import { ConnectionLimit } from '../live/connection-limit.js';
+import { type GraphqlWsEndpoint, mountGraphqlWs } from '../live/graphql-ws-server.js';
+import { type SharedExecutionStats, useSharedExecution } from '../plugins/use-shared-execution.js';
+import { createPoller, type Poller, type PollerStats } from '../poller/poller.js';
+
+/** The counters of live updates, for tests, benchmarks and operators. */
+export interface LiveStats {
+  readonly poller: PollerStats;
+  readonly execution: SharedExecutionStats;
+  readonly connections: {
+    /** Open WebSockets. */
+    readonly webSockets: number;
+    /** Open SSE streams. */
+    readonly eventStreams: number;
+    /** Refused by the cap since the start. */
+    readonly refused: number;
+    readonly max: number;
+  };
+}
+
+/** Live updates of one app: the poller, shared execution, graphql-ws and the connection cap. */
+export interface LiveUpdates {
+  readonly poller: Poller;
+  /** The envelop plugin that shares executions between identical subscriptions. */
+  readonly plugin: Plugin;
+  /** graphql-ws on the server's GraphQL path. */
+  mount(server: Server, yoga: YogaServerInstance<InitialContext, Context>): void;
+  /**
+   * For an SSE request: takes a place under the cap (freed when the response closes) and returns
+   * true, or answers 503 and returns false. Other requests: true.
+   */
+  admit(request: IncomingMessage, response: ServerResponse): boolean;
+  stats(): LiveStats;
+  /** Closes the sockets, ends every stream and stops the poller. */
+  close(graceMs: number): Promise<void>;
+}
+
+function isEventStream(request: IncomingMessage): boolean {
+  return (request.headers.accept ?? '').includes('text/event-stream');
+}
+
+export function createLiveUpdates(deps: AppDeps): LiveUpdates {
+  const poller = createPoller({
+    db: deps.pool,
+    pollIntervalMs: deps.config.pollIntervalMs,
+    logger: deps.logger,
+    ...(deps.live?.maxBackoffMs === undefined ? {} : { maxBackoffMs: deps.live.maxBackoffMs }),
+    ...(deps.live?.queryIdleMs === undefined ? {} : { queryIdleMs: deps.live.queryIdleMs }),
+  });
+  const sharing = useSharedExecution<Context>({
+    // Fresh loaders per event: a subscription's own loaders would serve its first event forever.
+    // (The copy also gives each event's execution a history budget of its own.)
+    executionContext: (context) => ({ ...context, loaders: freshLoaders(context) }),
+  });
+  const limit = new ConnectionLimit(deps.config.maxConnections);
+  const eventStreams = new Set<ServerResponse>();
+  let ws: GraphqlWsEndpoint | null = null;
+  let closing: Promise<void> | null = null;
+
+  return {
+    poller,
+    plugin: sharing.plugin,
+    mount(server, yoga) {
+      ws = mountGraphqlWs(server, yoga, {
+        path: yoga.graphqlEndpoint,
+        limit,
+        keepAliveMs: deps.live?.keepAliveMs ?? 12_000,
+        maxPayloadBytes: deps.config.maxBodyBytes,
+      });
+    },
+    admit(request, response) {
+      if (!isEventStream(request)) return true;
+      if (!limit.tryAcquire()) {
+        response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
+        response.end(
+          JSON.stringify({
+            errors: [{ message: limit.reason, extensions: { code: 'TOO_MANY_CONNECTIONS' } }],
+          }),
+        );
+        return false;
+      }
+      eventStreams.add(response);
+      response.once('close', () => {
+        eventStreams.delete(response);
+        limit.release();
+      });
+      return true;
+    },
+    stats: () => ({
+      poller: poller.stats(),
+      execution: sharing.stats(),
+      connections: {
+        webSockets: ws?.connections() ?? 0,
+        eventStreams: eventStreams.size,
+        refused: limit.refused,
+        max: limit.max,
+      },
+    }),
+    close(graceMs) {
+      closing ??= (async () => {
+        await ws?.close(graceMs);
+        // Ends the SSE streams too: their responses complete (cut after graceMs), so that their
+        // connections are idle when the HTTP server closes.
+        await poller.stop();
+        const ended = [...eventStreams].map(
+          (response) => new Promise((resolve) => response.once('close', resolve)),
+        );
+        const cut = setTimeout(() => {
+          for (const response of eventStreams) response.destroy();
+        }, graceMs);
+        await Promise.all(ended);
+        clearTimeout(cut);
+      })();
+      return closing;
+    },
+  };
+}
