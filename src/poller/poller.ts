@@ -1,9 +1,14 @@
 import type { YogaLogger } from 'graphql-yoga';
-import { indexRunWindows, type RunWindows } from '../air-quality/run-windows.js';
-import { listRunWindows } from '../db/air-quality.js';
+import type { RunWindows } from '../air-quality/run-windows.js';
 import type { Queryable } from '../db/queryable.js';
-import { type AirQualityRun, findCurrentRun } from '../db/runs.js';
+import { CurrentRunReader, type Finding, runChange } from './current-run.js';
 import { LatestQueue } from './latest-queue.js';
+import { Listeners } from './listeners.js';
+import { PollLoop } from './poll-loop.js';
+import { QueryReads } from './query-reads.js';
+import { HeldSnapshot, type Snapshot } from './snapshot.js';
+
+export type { Snapshot } from './snapshot.js';
 
 /**
  * The poller of one API process: ONE poller, whatever the number of subscriptions and queries.
@@ -34,15 +39,12 @@ import { LatestQueue } from './latest-queue.js';
  *   once when it goes down and once when it is back, and never throws into a stream: streams stay
  *   open and the first poll after recovery publishes what changed meanwhile, once. Queries read
  *   MariaDB themselves meanwhile (read() answers null), and one that succeeds wakes the poller.
+ *
+ * createPoller only wires its parts: poll-loop.ts (when polls run: interval, backoff with
+ * outage.ts, idling, stopping), current-run.ts (the SQL of a poll, and runChange: whether a run is
+ * new), snapshot.ts (the run held and the poll that vouches for it), query-reads.ts (read, peek,
+ * refresh) and listeners.ts (the streams and what reaches them).
  */
-/** The current run's windows as the poller knows them, vouched for by a recent poll. */
-export interface Snapshot {
-  /** The current run and its windows; null when MariaDB holds no run at all. */
-  readonly event: RunWindows | null;
-  /** When the poll that confirmed it started (performance.now() of this process). */
-  readonly confirmedAt: number;
-}
-
 export interface PollerStats {
   /** Open streams (subscriptions) listening to the poller. */
   readonly listeners: number;
@@ -110,255 +112,68 @@ export interface PollerOptions {
   readonly queryIdleMs?: number;
 }
 
-interface Listener {
-  readonly queue: LatestQueue<unknown>;
-  readonly select: (event: RunWindows) => readonly unknown[];
-  /** It received its first event. */
-  primed: boolean;
-}
-
-function isLater(run: AirQualityRun, than: AirQualityRun): boolean {
-  const delta = run.evaluatedAt.getTime() - than.evaluatedAt.getTime();
-  return delta > 0 || (delta === 0 && run.id > than.id);
-}
-
-/** Counts every statement sent through db. */
-function countingQueryable(db: Queryable, count: () => void): Queryable {
-  const query = (...args: unknown[]) => {
-    count();
-    return (db.query as (...a: unknown[]) => unknown)(...args);
-  };
-  return { query } as unknown as Queryable;
-}
-
 export function createPoller(options: PollerOptions): Poller {
   const { logger, pollIntervalMs } = options;
   const maxBackoffMs = Math.max(pollIntervalMs, options.maxBackoffMs ?? 30_000);
-  const queryIdleMs = options.queryIdleMs ?? 30_000;
-  const listeners = new Set<Listener>();
-  let statements = 0;
-  const db = countingQueryable(options.db, () => {
-    statements += 1;
+  const held = new HeldSnapshot(pollIntervalMs);
+  const runs = new CurrentRunReader(options.db);
+  const listeners = new Listeners(logger, () => loop.release());
+  const loop: PollLoop<Finding> = new PollLoop({
+    intervalMs: pollIntervalMs,
+    maxBackoffMs,
+    logger,
+    wanted: () => listeners.size > 0 || reads.recent,
+    fetch: () => runs.find(held.event),
+    failed: () => held.distrust(),
+    found: (found, startedAt) => {
+      // What a poll changes and what it publishes, in one place: a feature that reacts to a new
+      // run (change.previous is the one it replaces) hooks in here.
+      const change = runChange(held.event, found);
+      held.event = change.current;
+      if (change.event) listeners.publish(change.event);
+      held.confirm(startedAt);
+      listeners.primeWaiting(held.event);
+    },
   });
-  let snapshot: RunWindows | null = null;
-  // The start of the last poll that succeeded; -Infinity while nothing vouches for the snapshot.
-  let confirmedAt = Number.NEGATIVE_INFINITY;
-  // A poll that started before this instant cannot vouch for the snapshot (see refresh()).
-  let invalidatedAt = Number.NEGATIVE_INFINITY;
-  let lastReadAt = Number.NEGATIVE_INFINITY;
-  let timer: NodeJS.Timeout | null = null;
-  let inFlight: Promise<void> | null = null;
-  let inFlightStartedAt = 0;
-  let stopped = false;
-  let polls = 0;
-  let loads = 0;
-  let events = 0;
-  let failedPolls = 0;
-  let failuresInARow = 0;
-  let snapshotReads = 0;
-  let fallbackReads = 0;
-
-  const freshNow = () => confirmedAt >= performance.now() - pollIntervalMs;
-  const wanted = () => listeners.size > 0 || performance.now() - lastReadAt < queryIdleMs;
-
-  function deliver(listener: Listener, event: RunWindows) {
-    listener.primed = true;
-    try {
-      for (const item of listener.select(event)) listener.queue.push(item);
-    } catch (error) {
-      logger.error('a live stream could not take an event; it is ended', error);
-      listener.queue.end();
-    }
-  }
-
-  function publish(event: RunWindows) {
-    events += 1;
-    for (const listener of listeners) deliver(listener, event);
-  }
-
-  function primeWaiting() {
-    if (!snapshot) return;
-    for (const listener of listeners) if (!listener.primed) deliver(listener, snapshot);
-  }
-
-  async function load(run: AirQualityRun): Promise<RunWindows> {
-    loads += 1;
-    return indexRunWindows(run, await listRunWindows(db, run));
-  }
-
-  async function poll(startedAt: number) {
-    polls += 1;
-    let run: AirQualityRun | null;
-    let loaded: RunWindows | null = null;
-    try {
-      run = await findCurrentRun(db);
-      if (run && run.id !== snapshot?.run.id) loaded = await load(run);
-    } catch (error) {
-      failedPolls += 1;
-      failuresInARow += 1;
-      // What the last poll saw may be gone: queries read MariaDB until a poll succeeds again.
-      confirmedAt = Number.NEGATIVE_INFINITY;
-      if (failuresInARow === 1) {
-        logger.warn(
-          `live updates: MariaDB does not answer (${(error as Error).message}); retrying with backoff up to ${maxBackoffMs} ms, subscriptions stay open`,
-        );
-      }
-      return;
-    }
-    if (failuresInARow > 0) {
-      logger.info(`live updates: MariaDB answers again after ${failuresInARow} failed polls`);
-      failuresInARow = 0;
-    }
-    if (stopped) return;
-    if (!run) {
-      snapshot = null;
-    } else if (loaded) {
-      const previous = snapshot;
-      snapshot = loaded;
-      // An older run became current only if the newer one was deleted: new subscribers get it,
-      // those who saw the newer one are not sent back in time.
-      if (!previous || isLater(loaded.run, previous.run)) publish(loaded);
-    }
-    if (startedAt > invalidatedAt) confirmedAt = startedAt;
-    primeWaiting();
-  }
-
-  function delay() {
-    if (failuresInARow > 0) return Math.min(maxBackoffMs, pollIntervalMs * 2 ** failuresInARow);
-    // Polls start pollIntervalMs apart: a query then finds the snapshot expiring just as the
-    // next poll starts, and waits at most for that poll.
-    return Math.max(0, inFlightStartedAt + pollIntervalMs - performance.now());
-  }
-
-  /** Starts a poll now (none may be running), in place of the one scheduled. */
-  function pollNow(): Promise<void> {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    const startedAt = performance.now();
-    inFlightStartedAt = startedAt;
-    const running = poll(startedAt).finally(() => {
-      inFlight = null;
-      if (wanted() && !stopped) schedule(delay());
-    });
-    inFlight = running;
-    return running;
-  }
-
-  function schedule(ms: number) {
-    timer = setTimeout(() => {
-      timer = null;
-      if (wanted() && !stopped) void pollNow();
-    }, ms);
-    // The poller never keeps a process alive by itself (an app a test never stopped, a script).
-    timer.unref();
-  }
-
-  /** The poller runs (or is scheduled) while it is wanted. */
-  function keepPolling() {
-    if (!stopped && !timer && !inFlight) schedule(delay());
-  }
-
-  function remove(listener: Listener) {
-    listeners.delete(listener);
-    if (!wanted() && timer) {
-      clearTimeout(timer);
-      timer = null;
-    }
-  }
-
-  function vouched(): Snapshot {
-    snapshotReads += 1;
-    return { event: snapshot, confirmedAt };
-  }
+  const reads = new QueryReads(held, loop, options.queryIdleMs ?? 30_000);
 
   return {
     stream<T>(select: (event: RunWindows) => readonly T[], keyOf: (item: T) => unknown) {
-      const listener: Listener = {
-        queue: new LatestQueue<unknown>(keyOf as (item: unknown) => unknown, () =>
-          remove(listener),
-        ),
-        select,
-        primed: false,
-      };
-      if (stopped) {
-        listener.queue.end();
-        return listener.queue as LatestQueue<T>;
+      if (loop.stopped) {
+        const ended = new LatestQueue<T>(keyOf, () => {});
+        ended.end();
+        return ended;
       }
-      const running = timer !== null || inFlight !== null;
-      listeners.add(listener);
-      if (!running) schedule(0);
-      else if (snapshot && failuresInARow === 0) deliver(listener, snapshot);
-      return listener.queue as LatestQueue<T>;
+      // A running poller's snapshot is the current state, unless MariaDB is down; an idle one
+      // polls first, and the stream waits for that poll (the snapshot may be stale by then).
+      const running = loop.scheduled || loop.inFlight !== null;
+      const queue = listeners.add(select, keyOf, running && !loop.down ? held.event : null);
+      if (!running) loop.start();
+      return queue;
     },
-    async read() {
-      if (stopped) {
-        fallbackReads += 1;
-        return null;
-      }
-      const arrivedAt = performance.now();
-      lastReadAt = arrivedAt;
-      // Fresh for this read: confirmed by a poll that started at most pollIntervalMs before it.
-      const fresh = () => confirmedAt >= arrivedAt - pollIntervalMs;
-      if (fresh()) {
-        keepPolling();
-        return vouched();
-      }
-      if (failuresInARow > 0) {
-        // MariaDB did not answer the last poll: the caller's own query is the fastest way to
-        // learn whether it is back (wake() then polls), without waiting for the backoff.
-        keepPolling();
-        fallbackReads += 1;
-        return null;
-      }
-      if (inFlight) await inFlight;
-      // That poll may have started too long before this read (a slow MariaDB): one that starts
-      // now is fresh for it, however long it takes.
-      if (!fresh() && failuresInARow === 0 && !stopped) await (inFlight ?? pollNow());
-      if (fresh()) return vouched();
-      fallbackReads += 1;
-      return null;
-    },
-    peek() {
-      return !stopped && freshNow() ? { event: snapshot, confirmedAt } : null;
-    },
-    async refresh() {
-      if (stopped) return;
-      const requestedAt = performance.now();
-      invalidatedAt = requestedAt;
-      confirmedAt = Number.NEGATIVE_INFINITY;
-      // A poll that started before the call may have missed the write: wait for it to end.
-      while (inFlight && inFlightStartedAt <= requestedAt) await inFlight;
-      if (stopped) return;
-      await (inFlight ?? pollNow());
-    },
-    wake() {
-      if (failuresInARow > 0 && !inFlight && !stopped && wanted()) void pollNow();
-    },
-    stats() {
-      let waiting = 0;
-      for (const listener of listeners) if (listener.queue.waiting) waiting += 1;
-      return {
-        listeners: listeners.size,
-        waiting,
-        timerActive: timer !== null,
-        polling: inFlight !== null,
-        polls,
-        statements,
-        loads,
-        events,
-        failedPolls,
-        down: failuresInARow > 0,
-        currentRunId: snapshot?.run.id ?? null,
-        snapshotReads,
-        fallbackReads,
-      };
-    },
+    read: () => reads.read(),
+    peek: () => reads.peek(),
+    refresh: () => reads.refresh(),
+    wake: () => loop.wake(),
+    stats: () => ({
+      listeners: listeners.size,
+      waiting: listeners.waiting,
+      timerActive: loop.scheduled,
+      polling: loop.inFlight !== null,
+      polls: loop.polls,
+      statements: runs.statements,
+      loads: runs.loads,
+      events: listeners.events,
+      failedPolls: loop.failedPolls,
+      down: loop.down,
+      currentRunId: held.event?.run.id ?? null,
+      snapshotReads: reads.snapshotReads,
+      fallbackReads: reads.fallbackReads,
+    }),
     async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = null;
-      for (const listener of [...listeners]) listener.queue.end();
-      await inFlight;
+      const running = loop.stop();
+      listeners.endAll();
+      await running;
     },
   };
 }
