@@ -36,7 +36,8 @@ export class SqlScriptError extends Error {
   }
 }
 
-type Quote = '' | "'" | '"' | '`';
+/** What the scanner is inside: statement text, a quoted string or name, or a block comment. */
+type Mode = 'code' | 'comment' | "'" | '"' | '`';
 
 const isSpace = (char: string | undefined): boolean =>
   char !== undefined && /[ \t\n\v\f\r]/.test(char);
@@ -75,134 +76,208 @@ function delimiterCommand(line: string, lineNumber: number): string | null {
   return argument;
 }
 
-export function splitSqlScript(script: string): SqlStatement[] {
-  const statements: SqlStatement[] = [];
-  let delimiter = ';';
-  let buffer = ''; // the statement read so far, comments removed
-  let bufferLine = 0; // where its text starts
-  let quote: Quote = '';
-  let blockComment = false;
+/** The statement being read: its text so far (comments removed) and where that text starts. */
+class Statement {
+  text = '';
+  line = 0;
+  /**
+   * The text went past a line end or a block comment: the client holds it in its buffer, where a
+   * DELIMITER typed afterwards is no longer a command of its own.
+   */
+  buffered = false;
 
-  const emit = () => {
-    // The client trims trailing white space and control characters before it sends.
-    let end = buffer.length;
-    while (end > 0 && (buffer.charCodeAt(end - 1) <= 0x20 || buffer.charCodeAt(end - 1) === 0x7f)) {
+  get empty(): boolean {
+    return this.text === '';
+  }
+
+  add(text: string, lineNumber: number): void {
+    if (this.text === '') this.line = lineNumber;
+    this.text += text;
+  }
+
+  /** Empties the statement: its text as the client sends it, trailing white space cut. */
+  take(): SqlStatement | null {
+    let end = this.text.length;
+    while (
+      end > 0 &&
+      (this.text.charCodeAt(end - 1) <= 0x20 || this.text.charCodeAt(end - 1) === 0x7f)
+    ) {
       end -= 1;
     }
-    const sql = buffer.slice(0, end);
-    if (sql !== '') statements.push({ sql, line: bufferLine });
-    buffer = '';
-  };
+    const sql = this.text.slice(0, end);
+    this.text = '';
+    this.buffered = false;
+    return sql === '' ? null : { sql, line: this.line };
+  }
+}
 
-  const lines = script.replace(/^\uFEFF/, '').split('\n');
-  lines.forEach((rawLine, index) => {
-    const lineNumber = index + 1;
+const isQuote = (char: string): char is '"' | "'" | '`' =>
+  char === "'" || char === '"' || char === '`';
+
+const opensExecutableComment = (line: string, i: number): boolean =>
+  line[i + 2] === '!' || (line[i + 2] === 'M' && line[i + 3] === '!');
+
+/**
+ * Reads a script line by line, and each line token by token with the reader of the current mode
+ * (code, quoted, comment); each reader returns where the next token starts (line.length: the
+ * rest of the line is dropped).
+ */
+class Scanner {
+  readonly statements: SqlStatement[] = [];
+  readonly #statement = new Statement();
+  #delimiter = ';';
+  #mode: Mode = 'code';
+  // Per line, as the client keeps them:
+  #lineNumber = 0;
+  /** A block comment just closed: the next character, if not white space, is set apart by one. */
+  #spaceDue = false;
+  /** Inside `/*! ... *\/` on this line: a block comment opened in it closes at the second `*\/`. */
+  #inExecutableComment = false;
+
+  line(rawLine: string, lineNumber: number): void {
     const line = rawLine.endsWith('\r') ? rawLine.slice(0, -1) : rawLine;
+    this.#lineNumber = lineNumber;
+    this.#spaceDue = false;
+    this.#inExecutableComment = false;
+    if (this.#atStatementStart() && this.#clientCommand(line)) return;
 
-    if (buffer === '' && quote === '' && !blockComment) {
-      const newDelimiter = delimiterCommand(line, lineNumber);
-      if (newDelimiter !== null) {
-        delimiter = newDelimiter;
-        return;
-      }
-      if (
-        !line.includes(delimiter) &&
-        (CLIENT_COMMANDS_WITH_ARGUMENT.test(line) || CLIENT_COMMANDS.test(line))
-      ) {
-        throw new SqlScriptError(
-          `"${line.trim()}" is a command of the mariadb client, not supported here`,
-          lineNumber,
-        );
-      }
+    let i = 0;
+    while (i < line.length) {
+      if (this.#mode === 'code') i = this.#readCode(line, i);
+      else if (this.#mode === 'comment') i = this.#readComment(line, i);
+      else i = this.#readQuoted(line, i, this.#mode);
     }
 
-    // The part of this line accepted so far; moved to buffer at each comment and delimiter.
-    let out = '';
-    let needSpace = false; // a block comment just closed: separate what it joined
-    let executableComment = false;
-    const accept = (text: string) => {
-      if (buffer === '' && out === '') bufferLine = lineNumber;
-      out += text;
-    };
-
-    for (let i = 0; i < line.length; i++) {
-      const char = line[i] as string;
-      if (isSpace(char) && out === '' && buffer === '') continue; // leading white space
-
-      if (!blockComment && char === '\\' && quote !== '`') {
-        if (i + 1 >= line.length) break; // the client drops a backslash that ends a line
-        const next = line[i + 1] as string;
-        i += 1;
-        if (quote !== '' || next === 'N') {
-          accept(char + next);
-          continue;
-        }
-        throw new SqlScriptError(
-          `the client command \\${next} is not supported here; end statements with the delimiter`,
-          lineNumber,
-        );
-      }
-      if (!blockComment && quote === '' && line.startsWith(delimiter, i)) {
-        i += delimiter.length - 1;
-        buffer += out;
-        out = '';
-        emit();
-        continue;
-      }
-      if (
-        !blockComment &&
-        quote === '' &&
-        (char === '#' ||
-          (char === '-' &&
-            line[i + 1] === '-' &&
-            (i + 2 >= line.length || isSpace(line[i + 2]) || (buffer === '' && out === ''))))
-      ) {
-        break; // a comment to the end of the line
-      }
-      if (
-        quote === '' &&
-        char === '/' &&
-        line[i + 1] === '*' &&
-        !(line[i + 2] === '!' || (line[i + 2] === 'M' && line[i + 3] === '!'))
-      ) {
-        i += 1;
-        blockComment = true;
-        buffer += out;
-        out = '';
-        continue;
-      }
-      if (blockComment && !executableComment && char === '*' && line[i + 1] === '/') {
-        i += 1;
-        blockComment = false;
-        buffer += out;
-        out = '';
-        needSpace = true;
-        continue;
-      }
-      if (quote === '' && char === '/' && line[i + 1] === '*' && line[i + 2] === '!') {
-        executableComment = true;
-      } else if (quote === '' && executableComment && char === '*' && line[i + 1] === '/') {
-        executableComment = false;
-      }
-      if (char === quote) quote = '';
-      else if (!blockComment && quote === '' && (char === "'" || char === '"' || char === '`')) {
-        quote = char;
-      }
-      if (!blockComment) {
-        if (needSpace && !isSpace(char)) accept(' ');
-        needSpace = false;
-        accept(char);
-      }
-    }
-
-    if (buffer === '' && quote === '' && !blockComment && /^\s*delimiter\s/i.test(out)) {
+    const statement = this.#statement;
+    if (this.#mode === 'code' && !statement.buffered && /^\s*delimiter\s/i.test(statement.text)) {
       throw new SqlScriptError(
         'DELIMITER must start a line of its own, after the previous statement has ended',
         lineNumber,
       );
     }
-    if ((out !== '' || buffer !== '') && !blockComment) buffer += `${out}\n`;
-  });
-  emit();
-  return statements;
+    if (!statement.empty && this.#mode !== 'comment') {
+      statement.add('\n', lineNumber);
+      statement.buffered = true;
+    }
+  }
+
+  /** The text after the last delimiter. */
+  end(): void {
+    this.#emit();
+  }
+
+  #atStatementStart(): boolean {
+    return this.#statement.empty && this.#mode === 'code';
+  }
+
+  /** A DELIMITER command (applied) or another command of the client (refused). */
+  #clientCommand(line: string): boolean {
+    const delimiter = delimiterCommand(line, this.#lineNumber);
+    if (delimiter !== null) {
+      this.#delimiter = delimiter;
+      return true;
+    }
+    if (
+      !line.includes(this.#delimiter) &&
+      (CLIENT_COMMANDS_WITH_ARGUMENT.test(line) || CLIENT_COMMANDS.test(line))
+    ) {
+      throw new SqlScriptError(
+        `"${line.trim()}" is a command of the mariadb client, not supported here`,
+        this.#lineNumber,
+      );
+    }
+    return false;
+  }
+
+  #readCode(line: string, i: number): number {
+    const char = line[i] as string;
+    if (this.#statement.empty && isSpace(char)) return i + 1; // leading white space
+    if (char === '\\') {
+      if (i + 1 >= line.length) return line.length; // the client drops a backslash that ends a line
+      const next = line[i + 1] as string;
+      if (next !== 'N') {
+        throw new SqlScriptError(
+          `the client command \\${next} is not supported here; end statements with the delimiter`,
+          this.#lineNumber,
+        );
+      }
+      this.#statement.add(char + next, this.#lineNumber);
+      return i + 2;
+    }
+    if (line.startsWith(this.#delimiter, i)) {
+      this.#emit();
+      return i + this.#delimiter.length;
+    }
+    if (char === '#' || (char === '-' && line[i + 1] === '-' && this.#dashesComment(line, i))) {
+      return line.length; // a comment to the end of the line
+    }
+    if (char === '/' && line[i + 1] === '*') {
+      if (!opensExecutableComment(line, i)) {
+        if (!this.#statement.empty) this.#statement.buffered = true;
+        this.#mode = 'comment';
+        return i + 2;
+      }
+      // Executable comments are SQL for the server: their text is kept, only marked.
+      if (line[i + 2] === '!') this.#inExecutableComment = true;
+    } else if (this.#inExecutableComment && char === '*' && line[i + 1] === '/') {
+      this.#inExecutableComment = false;
+    }
+    if (isQuote(char)) this.#mode = char;
+    this.#accept(char);
+    return i + 1;
+  }
+
+  /** `--` starts a comment before white space, at the end of a line, or at a statement's start. */
+  #dashesComment(line: string, i: number): boolean {
+    return i + 2 >= line.length || isSpace(line[i + 2]) || this.#statement.empty;
+  }
+
+  #readQuoted(line: string, i: number, quote: "'" | '"' | '`'): number {
+    const char = line[i] as string;
+    if (char === '\\' && quote !== '`') {
+      // A backslash escapes the next character, except between backticks.
+      if (i + 1 >= line.length) return line.length; // the client drops a backslash that ends a line
+      this.#statement.add(char + line[i + 1], this.#lineNumber);
+      return i + 2;
+    }
+    if (char === quote) this.#mode = 'code';
+    this.#accept(char);
+    return i + 1;
+  }
+
+  #readComment(line: string, i: number): number {
+    const char = line[i];
+    const next = line[i + 1];
+    if (char === '/' && next === '*') {
+      if (!opensExecutableComment(line, i)) return i + 2;
+      if (line[i + 2] === '!') this.#inExecutableComment = true;
+    } else if (char === '*' && next === '/') {
+      if (!this.#inExecutableComment) {
+        this.#mode = 'code';
+        this.#spaceDue = true;
+        return i + 2;
+      }
+      this.#inExecutableComment = false;
+    }
+    return i + 1;
+  }
+
+  #accept(char: string): void {
+    if (this.#spaceDue && !isSpace(char)) this.#statement.add(' ', this.#lineNumber);
+    this.#spaceDue = false;
+    this.#statement.add(char, this.#lineNumber);
+  }
+
+  #emit(): void {
+    const statement = this.#statement.take();
+    if (statement) this.statements.push(statement);
+  }
+}
+
+export function splitSqlScript(script: string): SqlStatement[] {
+  const scanner = new Scanner();
+  const lines = script.replace(/^\uFEFF/, '').split('\n');
+  for (const [index, line] of lines.entries()) scanner.line(line, index + 1);
+  scanner.end();
+  return scanner.statements;
 }
