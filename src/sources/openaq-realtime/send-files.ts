@@ -1,7 +1,8 @@
 import type { MeasurementInput } from '../../client/measurement.js';
 import type { IngestResult } from '../../ingest/ingest-measurements.js';
 import { measurementsOf } from './messages.js';
-import { readDocuments } from './read-documents.js';
+import type { RecordResult } from './openaq-record.js';
+import { type DocumentEntry, readDocuments } from './read-documents.js';
 
 /**
  * npm run ingest, from its inputs to the API: reads every input, turns each document into
@@ -84,102 +85,137 @@ export function sendSucceeded(summary: SendSummary): boolean {
 }
 
 export async function sendFiles(options: SendFilesOptions): Promise<SendSummary> {
-  const summary: SendSummary = {
-    inputs: options.inputs.length,
-    unreadableInputs: 0,
-    read: 0,
-    malformed: 0,
-    filteredOut: new Map(),
-    sent: 0,
-    inserted: 0,
-    updated: 0,
-    unchanged: 0,
-    rejected: 0,
-    rejections: new Map(),
-    notSent: 0,
-  };
-  const report = options.onProblem ?? (() => {});
-  let bytes = 0;
-  const progress = () =>
-    options.onProgress?.({
-      read: summary.read,
-      sent: summary.sent,
-      rejected: summary.rejected,
-      bytes,
-    });
-  let batch: Pending[] = [];
+  const sending = new Sending(options);
+  for (const input of options.inputs) {
+    if (!(await sending.input(input))) return sending.summary;
+  }
+  await sending.flush();
+  sending.progress();
+  return sending.summary;
+}
 
-  /** False once a batch could not be sent: the rest would fail the same way. */
-  async function flush(): Promise<boolean> {
-    const pending = batch;
-    batch = [];
+const messageOf = (error: unknown): string =>
+  error instanceof Error ? error.message : String(error);
+
+/**
+ * One run of sendFiles, a step per level: an input, a document of it, a record of the document, a
+ * batch of records. A step answers false once a batch could not be sent: the rest would fail the
+ * same way, so sending stops there.
+ */
+class Sending {
+  readonly summary: SendSummary;
+  readonly #options: SendFilesOptions;
+  readonly #report: (problem: FileProblem) => void;
+  #bytes = 0;
+  #batch: Pending[] = [];
+
+  constructor(options: SendFilesOptions) {
+    this.#options = options;
+    this.#report = options.onProblem ?? (() => {});
+    this.summary = {
+      inputs: options.inputs.length,
+      unreadableInputs: 0,
+      read: 0,
+      malformed: 0,
+      filteredOut: new Map(),
+      sent: 0,
+      inserted: 0,
+      updated: 0,
+      unchanged: 0,
+      rejected: 0,
+      rejections: new Map(),
+      notSent: 0,
+    };
+  }
+
+  /** Every document of the input; an input that cannot be read is counted and reported. */
+  async input(input: FileInput): Promise<boolean> {
+    try {
+      const entries = readDocuments(input.open(), input.name, {
+        onBytes: (n) => {
+          this.#bytes += n;
+        },
+      });
+      for await (const entry of entries) {
+        if (!(await this.#document(entry))) return false;
+      }
+    } catch (error) {
+      this.summary.unreadableInputs += 1;
+      this.#report({ kind: 'unreadable', where: input.name, reason: messageOf(error) });
+    }
+    return true;
+  }
+
+  /** Sends what is batched; false when it could not be sent (counted as not sent). */
+  async flush(): Promise<boolean> {
+    const pending = this.#batch;
+    this.#batch = [];
     if (pending.length === 0) return true;
     let result: IngestResult;
     try {
-      result = await options.send(pending.map((p) => p.measurement));
+      result = await this.#options.send(pending.map((p) => p.measurement));
     } catch (error) {
-      summary.notSent += pending.length;
-      summary.sendError = error instanceof Error ? error.message : String(error);
+      this.summary.notSent += pending.length;
+      this.summary.sendError = messageOf(error);
       return false;
     }
-    summary.sent += pending.length;
+    this.#count(result, pending);
+    this.progress();
+    return true;
+  }
+
+  progress(): void {
+    const { read, sent, rejected } = this.summary;
+    this.#options.onProgress?.({ read, sent, rejected, bytes: this.#bytes });
+  }
+
+  async #document(entry: DocumentEntry): Promise<boolean> {
+    const at = `${entry.source}:${entry.line}`;
+    if ('error' in entry) {
+      this.summary.read += 1;
+      this.summary.malformed += 1;
+      this.#report({ kind: 'malformed', where: at, reason: entry.error });
+      return true;
+    }
+    for (const { path, result } of measurementsOf(entry.document)) {
+      if (!(await this.#record(path === '' ? at : `${at} ${path}`, result))) return false;
+    }
+    if (this.summary.read % 1000 === 0) this.progress();
+    return true;
+  }
+
+  /** A record is malformed, filtered out, or batched (and the batch sent once it is full). */
+  async #record(where: string, result: RecordResult): Promise<boolean> {
+    const { summary } = this;
+    summary.read += 1;
+    if (result.kind === 'malformed') {
+      summary.malformed += 1;
+      this.#report({ kind: 'malformed', where, reason: result.reason });
+      return true;
+    }
+    if (result.kind === 'ignored') {
+      add(summary.filteredOut, result.reason);
+      return true;
+    }
+    const { countries, batchSize } = this.#options;
+    if (countries !== 'all' && !countries.has(result.measurement.country)) {
+      add(summary.filteredOut, `country ${result.measurement.country}`);
+      return true;
+    }
+    this.#batch.push({ where, measurement: result.measurement });
+    return this.#batch.length < batchSize || this.flush();
+  }
+
+  #count(result: IngestResult, sent: readonly Pending[]): void {
+    const { summary } = this;
+    summary.sent += sent.length;
     summary.inserted += result.inserted;
     summary.updated += result.updated;
     summary.unchanged += result.unchanged;
     summary.rejected += result.rejected.length;
     for (const { index, reason } of result.rejected) {
       add(summary.rejections, reason);
-      report({ kind: 'rejected', where: pending[index]?.where ?? `item ${index}`, reason });
-    }
-    progress();
-    return true;
-  }
-
-  for (const input of options.inputs) {
-    try {
-      const entries = readDocuments(input.open(), input.name, {
-        onBytes: (n) => {
-          bytes += n;
-        },
-      });
-      for await (const entry of entries) {
-        const at = `${entry.source}:${entry.line}`;
-        if ('error' in entry) {
-          summary.read += 1;
-          summary.malformed += 1;
-          report({ kind: 'malformed', where: at, reason: entry.error });
-          continue;
-        }
-        for (const { path, result } of measurementsOf(entry.document)) {
-          summary.read += 1;
-          const where = path === '' ? at : `${at} ${path}`;
-          if (result.kind === 'malformed') {
-            summary.malformed += 1;
-            report({ kind: 'malformed', where, reason: result.reason });
-          } else if (result.kind === 'ignored') {
-            add(summary.filteredOut, result.reason);
-          } else if (
-            options.countries !== 'all' &&
-            !options.countries.has(result.measurement.country)
-          ) {
-            add(summary.filteredOut, `country ${result.measurement.country}`);
-          } else {
-            batch.push({ where, measurement: result.measurement });
-            if (batch.length >= options.batchSize && !(await flush())) return summary;
-          }
-        }
-        if (summary.read % 1000 === 0) progress();
-      }
-    } catch (error) {
-      summary.unreadableInputs += 1;
-      report({
-        kind: 'unreadable',
-        where: input.name,
-        reason: error instanceof Error ? error.message : String(error),
-      });
+      this.#report({ kind: 'rejected', where: sent[index]?.where ?? `item ${index}`, reason });
     }
   }
-  await flush();
-  progress();
-  return summary;
 }
