@@ -309,7 +309,7 @@ describe('units', () => {
     const ppm = stored.filter((r) => r.unit === 'ppm');
     expect(new Set(ppm.map((r) => r.pollutant))).toEqual(new Set(['no2', 'o3', 'so2', 'co']));
     for (const r of ppm) {
-      // The generated column and the reference table agree, and both agree with DESIGN.md.
+      // The generated column and the reference table agree, and both agree with docs/database.md.
       expect(r.mass).toBe(MOLAR_MASS[r.pollutant]);
       expectClose(
         r.value,
@@ -359,7 +359,7 @@ describe('index levels', () => {
         eaqiLevel(c.pollutant, c.value),
       ]);
     });
-    // The same facts spelt out, from DESIGN.md's tables.
+    // The same facts spelt out, from the tables of docs/database.md (Levels).
     const [[spelt]] = await t.pool.query<RowDataPacket[]>(
       `SELECT belaqi_level('pm10', 35) AS onBound, belaqi_level('pm10', 35.001) AS above,
               belaqi_level('pm25', 75) AS nine, belaqi_level('pm25', 75.001) AS ten,

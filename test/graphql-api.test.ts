@@ -79,8 +79,9 @@ const DATA: Input[] = [
   m('Leuven', 'BETL001', 'PM10', 12, '2026-05-01T08:00:00Z'),
 ];
 
-// The reference tables of DESIGN.md, written out again here so that the test does not read the
-// database's copy: inclusive upper bounds of BelAQI levels 1-9 (10 above) and EAQI levels 1-6.
+// The reference tables of docs/database.md, written out again here so that the test does not
+// read the database's copy: inclusive upper bounds of BelAQI levels 1-9 (10 above) and EAQI
+// levels 1-6.
 const BELAQI: Record<string, number[]> = {
   pm10: [10, 20, 35, 45, 60, 80, 95, 110, 140],
   pm25: [3.5, 7.5, 10, 15, 20, 35, 50, 60, 75],

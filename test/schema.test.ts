@@ -16,7 +16,7 @@ describe('schema.graphql', () => {
     expect(committed).toBe(built);
   });
 
-  it('holds every name of the contract in DESIGN.md', () => {
+  it('holds every name of the GraphQL contract in docs/architecture.md', () => {
     // Without descriptions and blank lines: names, types, arguments and order only.
     const sdl = printSchemaText()
       .replace(/ *"""[\s\S]*?"""\n/g, '')

@@ -217,7 +217,7 @@ afterAll(async () => {
 });
 
 describe('Subscription', () => {
-  it('is the contract of DESIGN.md', () => {
+  it('is the GraphQL contract of docs/architecture.md', () => {
     const sdl = printSchemaText().replace(/ *"""[\s\S]*?"""\n/g, '');
     expect(sdl).toContain('type Subscription {');
     expect(sdl).toContain('  airQuality(cities: [String!], country: String): CityAirQuality!\n');

@@ -94,6 +94,12 @@ function targetsLine(result: ScenarioResult): string {
 
 const MARK = /<!-- scenario ([a-z-]+) (\{.*?\}) -->/g;
 
+/**
+ * Where the history of earlier runs begins: text written by hand, which a run keeps as it is
+ * after the sections it writes.
+ */
+export const HISTORY_MARK = '<!-- history: written by hand; npm run bench keeps it as it is -->';
+
 function section(record: RunRecord): string {
   const { result } = record;
   const data = JSON.stringify(record).replaceAll('-->', '--\\u003e');
@@ -135,11 +141,11 @@ function document(records: readonly RunRecord[]): string {
   return [
     '# Benchmark results',
     '',
-    'Written by `npm run bench` (see the README, "Benchmarks"). The machines are shared and noisy,',
-    'so every figure is compared with a baseline measured in the same run, on the same machine, a',
-    'moment apart; the ratio is what the targets of issue 6 judge. A run of one scenario',
+    'Written by `npm run bench` (see docs/benchmarks.md). The machines are shared and noisy, so',
+    'every figure is compared with a baseline measured in the same run, on the same machine, a',
+    'moment apart; the ratio is what the targets judge. A run of one scenario',
     "(`npm run bench -- --scenario NAME`) replaces that scenario's section only: each section says",
-    'when, how and where it was measured.',
+    'when, how and where it was measured. The history of earlier runs, at the end, is kept as it is.',
     '',
     '## Targets',
     '',
@@ -149,18 +155,23 @@ function document(records: readonly RunRecord[]): string {
   ].join('\n');
 }
 
-async function readRecords(path: string): Promise<RunRecord[]> {
-  if (!existsSync(path)) return [];
-  const text = await readFile(path, 'utf8');
+function recordsOf(text: string): RunRecord[] {
   return [...text.matchAll(MARK)].map((match) => JSON.parse(match[2] as string) as RunRecord);
+}
+
+/** The history from its mark to the end of the file, or nothing. */
+function historyOf(text: string): string {
+  const at = text.indexOf(HISTORY_MARK);
+  return at < 0 ? '' : text.slice(at);
 }
 
 /**
  * Writes the results file: the scenarios of this run replace their sections, the others keep
- * theirs from earlier runs.
+ * theirs from earlier runs, and the history after HISTORY_MARK is kept as it is.
  */
 export async function writeResults(path: string, fresh: readonly RunRecord[]): Promise<void> {
-  const kept = (await readRecords(path)).filter(
+  const text = existsSync(path) ? await readFile(path, 'utf8') : '';
+  const kept = recordsOf(text).filter(
     (old) => !fresh.some((record) => record.result.scenario === old.result.scenario),
   );
   const all = [...kept, ...fresh].sort(
@@ -169,5 +180,6 @@ export async function writeResults(path: string, fresh: readonly RunRecord[]): P
       SCENARIO_ORDER.indexOf(b.result.scenario as (typeof SCENARIO_ORDER)[number]),
   );
   await mkdir(dirname(path), { recursive: true });
-  await writeFile(path, document(all));
+  const history = historyOf(text);
+  await writeFile(path, history === '' ? document(all) : `${document(all)}\n${history}`);
 }

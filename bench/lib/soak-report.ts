@@ -115,9 +115,9 @@ export function markdownReport(record: SoakRecord): string {
   return [
     '# Soak',
     '',
-    'Written by `npm run soak` (see the README, "Soak"): the API in a process of its own under a',
-    'few minutes of mixed load, its memory sampled from the warm-up to the end. `--quick` runs',
-    'write `bench/.data/SOAK.quick.md` instead.',
+    'Written by `npm run soak` (see docs/benchmarks.md, "Soak"): the API in a process of its own',
+    'under a few minutes of mixed load, its memory sampled from the warm-up to the end. `--quick`',
+    'runs write `bench/.data/SOAK.quick.md` instead.',
     '',
     `\`${record.command}\` · ${record.date} · ${record.loadSeconds.toFixed(0)} s of load, ` +
       `${record.totalSeconds.toFixed(0)} s in all  `,

@@ -2,7 +2,7 @@ import type { MeasurementItem } from '../ingest/validate-measurement.js';
 
 /**
  * A measurement as the feed parsers and the generator produce it: the ingestion module's
- * MeasurementItem (DESIGN.md, MeasurementInput) with the pollutant narrowed to the codes the
+ * MeasurementItem (the contract's MeasurementInput) with the pollutant narrowed to the codes the
  * schema knows, because an unknown enum value in a GraphQL variable fails the whole request. The
  * GraphQL client turns the code into the schema's enum name.
  */

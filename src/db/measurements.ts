@@ -17,7 +17,10 @@ export interface UpsertCounts {
   unchanged: number;
 }
 
-/** Rows per INSERT: where multi-row statements reach their throughput (DESIGN.md decision 4). */
+/**
+ * Rows per INSERT: where multi-row statements reach their throughput; one row per statement is
+ * more than ten times slower (docs/architecture.md, decision 4).
+ */
 export const ROWS_PER_STATEMENT = 1000;
 
 /**

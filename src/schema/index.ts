@@ -10,5 +10,6 @@ import './location.js';
 import './city.js';
 import './ingest-result.js';
 
-// Unsorted: the printed schema reads in the order of DESIGN.md's contract, not alphabetically.
+// Unsorted: the printed schema reads in the order of the GraphQL contract (docs/architecture.md),
+// not alphabetically.
 export const schema = builder.toSchema({ sortSchema: false });

@@ -1,11 +1,11 @@
 import { HOUR, type SeedMeasurement } from './seed.js';
 
 /**
- * An independent model of refresh_air_quality, written from DESIGN.md and not from sql/, for the
- * tests to compare the database's runs with.
+ * An independent model of refresh_air_quality, written from docs/database.md and not from sql/,
+ * for the tests to compare the database's runs with.
  */
 
-/** Molar masses (g/mol) of DESIGN.md decision 4, for ppm → µg/m³ at 25 °C. */
+/** Molar masses (g/mol) of docs/database.md (Units), for ppm → µg/m³ at 25 °C. */
 export const MOLAR_MASS: Readonly<Record<string, number>> = {
   no2: 46.0055,
   o3: 47.9982,
