@@ -3,7 +3,6 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateTestData, parseGenerateArguments } from '../src/cli/generate-test-data.js';
 import { createGraphqlClient } from '../src/client/graphql-client.js';
@@ -13,19 +12,18 @@ import { CITIES, STATIONS } from '../src/sources/generator/belgium.js';
 import { createMeasurementGenerator, SERIES } from '../src/sources/generator/generate.js';
 import { belgianHour, belgianOffsetHours, dailyFactor } from '../src/sources/generator/levels.js';
 import { runBackfill } from '../src/sources/generator/run-generator.js';
-import { TOKEN, testApp } from './helpers/app.js';
-import { createTestDatabase, type TestDatabase, waitFor } from './helpers/database.js';
+import { TOKEN, useApp } from './helpers/app.js';
+import { clearMeasurements, countOf, useTestDatabase, waitFor } from './helpers/database.js';
 import { captureOutput } from './helpers/output.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 
-let t: TestDatabase;
+const t = useTestDatabase(import.meta.filename);
 let dir: string;
 let configFile: string;
 
 beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
   dir = await mkdtemp(join(tmpdir(), 'belair-generate-'));
   configFile = join(dir, 'database.conf');
   // The original project's configuration file, pointing at this file's test database.
@@ -44,21 +42,10 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
-  await t?.drop();
 });
 
-async function count(sql: string, values: unknown[] = []): Promise<number> {
-  const [rows] = await t.pool.query<RowDataPacket[]>(sql, values);
-  return Number(rows[0]?.n);
-}
-
-async function clear() {
-  await t.pool.query('DELETE FROM city_air_quality');
-  await t.pool.query('DELETE FROM air_quality_run');
-  await t.pool.query('DELETE FROM measurement');
-  await t.pool.query('DELETE FROM location');
-  await t.pool.query('DELETE FROM city');
-}
+const count = (sql: string, values: unknown[] = []) => countOf(t.pool, sql, values);
+const clear = () => clearMeasurements(t.pool);
 
 function capture() {
   return { ...captureOutput(), env: {} };
@@ -268,16 +255,7 @@ describe('the script', () => {
 });
 
 describe('through the API', () => {
-  let app: ReturnType<typeof testApp>;
-  let endpoint: string;
-  beforeAll(async () => {
-    app = testApp(t);
-    const { port } = await app.start(0, '127.0.0.1');
-    endpoint = `http://127.0.0.1:${port}/graphql`;
-  });
-  afterAll(async () => {
-    await app?.stop();
-  });
+  const api = useApp(t);
   beforeEach(clear);
 
   async function run(argv: string[]) {
@@ -288,7 +266,7 @@ describe('through the API', () => {
 
   it('stores what it reports, within 10 % of the asked rate, with nothing rejected', async () => {
     // As in direct mode: ten seconds at 100 a second, so that the last batch weighs little.
-    const report = await run(['6000', '--endpoint', endpoint, '--duration', '10', '--seed', 'api']);
+    const report = await run(['6000', '--endpoint', api.url, '--duration', '10', '--seed', 'api']);
     const live = report.live;
     if (!live) throw new Error('no live run');
     expect(report.ok).toBe(true);
@@ -299,7 +277,7 @@ describe('through the API', () => {
   });
 
   it('backfills three hours and refreshes: every city has a window at once', async () => {
-    const report = await run(['600', '--endpoint', endpoint, '--backfill', '3', '--duration', '0']);
+    const report = await run(['600', '--endpoint', api.url, '--backfill', '3', '--duration', '0']);
     const backfill = report.backfill;
     if (!backfill) throw new Error('no backfill');
     expect([report.ok, backfill.rejected, backfill.failed, report.live]).toEqual([
@@ -310,7 +288,7 @@ describe('through the API', () => {
     ]);
     expect(await count('SELECT COUNT(*) AS n FROM measurement')).toBe(backfill.inserted);
 
-    const client = createGraphqlClient({ endpoint });
+    const client = createGraphqlClient({ endpoint: api.url });
     const data = await client.request<{
       airQualityRuns: {
         windowStart: string;

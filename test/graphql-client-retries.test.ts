@@ -1,31 +1,13 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RowDataPacket } from 'mysql2/promise';
+import { describe, expect, it } from 'vitest';
 import { createGraphqlClient, GraphqlRequestError } from '../src/client/graphql-client.js';
-import { TOKEN, testApp } from './helpers/app.js';
-import { createPool, createTestDatabase, type TestDatabase } from './helpers/database.js';
-import { startTcpProxy, type TcpProxy } from './helpers/live-clients.js';
+import { TOKEN, useApp } from './helpers/app.js';
+import { useTestDatabase } from './helpers/database.js';
+import { useProxiedPool } from './helpers/tcp-proxy.js';
 
-let t: TestDatabase;
-let proxy: TcpProxy;
-let appPool: Pool;
-let app: ReturnType<typeof testApp>;
-let endpoint: string;
-
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-  proxy = await startTcpProxy({ host: t.db.host, port: t.db.port });
-  appPool = createPool({ ...t.db, host: '127.0.0.1', port: proxy.port }, 4);
-  app = testApp(t, {}, { pool: appPool });
-  const { url } = await app.start(0, '127.0.0.1');
-  endpoint = url;
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await appPool?.end();
-  await proxy?.close();
-  await t?.drop();
-});
+const t = useTestDatabase(import.meta.filename);
+const proxied = useProxiedPool(t, 4);
+const api = useApp(t, () => ({ options: { pool: proxied.pool } }));
 
 /** A fetch that answers each call with the next of the given answers. */
 function answering(answers: { status: number; body: unknown; headers?: Record<string, string> }[]) {
@@ -45,8 +27,9 @@ function answering(answers: { status: number; body: unknown; headers?: Record<st
 describe('the scripts’ GraphQL client', () => {
   it('retries DATABASE_UNAVAILABLE after the Retry-After the API sends, and stores the batch once', async () => {
     const retries: { attempt: number; delayMs: number; error: Error }[] = [];
+    const { proxy } = proxied;
     const client = createGraphqlClient({
-      endpoint,
+      endpoint: api.url,
       token: TOKEN,
       retryDelayMs: 10,
       onRetry: (retry) => {

@@ -1,29 +1,18 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { BatchTooLargeError, ingestMeasurements } from '../src/ingest/ingest-measurements.js';
 import type { MeasurementItem } from '../src/ingest/validate-measurement.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { clearMeasurements, useTestDatabase } from './helpers/database.js';
+import { measurement } from './helpers/measurements.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = useTestDatabase(import.meta.filename);
 
 /** The server's clock as the tests set it. */
 const NOW = new Date('2026-05-01T12:00:00.000Z');
 
 function item(overrides: Partial<Record<keyof MeasurementItem, unknown>> = {}): MeasurementItem {
   return {
-    location: 'BETR801',
-    city: 'Antwerpen',
-    country: 'BE',
-    parameter: 'pm10',
-    value: 21.5,
-    unit: 'µg/m³',
-    measuredAt: '2026-05-01T10:00:00Z',
+    ...measurement('Antwerpen', 'BETR801', 'pm10', 21.5, '2026-05-01T10:00:00Z'),
     latitude: 51.2094,
     longitude: 4.4314,
     sourceName: 'EEA Belgium',
@@ -47,14 +36,8 @@ async function storedMeasurements() {
     ORDER BY c.country, c.name, l.name, m.pollutant, m.measured_at`);
 }
 
-async function clear() {
-  await t.pool.query('DELETE FROM measurement');
-  await t.pool.query('DELETE FROM location');
-  await t.pool.query('DELETE FROM city');
-}
-
 describe('ingestMeasurements', () => {
-  beforeEach(clear);
+  beforeEach(() => clearMeasurements(t.pool));
 
   it('stores a batch with its city and station, normalising the country', async () => {
     const result = await ingestMeasurements(

@@ -1,32 +1,22 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DatabaseConfig } from '../src/config/config.js';
 import { lockNameFor, MigrationError, migrate, SQL_DIR } from '../src/db/migrate.js';
 import { SqlScriptError, splitSqlScript } from '../src/db/sql-script.js';
-import {
-  createTestDatabase,
-  type TestDatabase,
-  testServer,
-  withEventScheduler,
-} from './helpers/database.js';
+import { useScratchDatabases, useTestDatabase, withEventScheduler } from './helpers/database.js';
 import { runMariadbClient } from './helpers/mariadb-client.js';
 import { schemaFingerprint } from './helpers/schema-fingerprint.js';
 
 const FIXTURE_DIR = fileURLToPath(new URL('./fixtures/client-split/', import.meta.url));
 
-let t: TestDatabase;
-const created: string[] = []; // databases this file creates besides t, dropped at the end
-
-function scratch(purpose: string): DatabaseConfig {
-  const database = `belair_t_migrate_${purpose}_${randomBytes(3).toString('hex')}`;
-  created.push(database);
-  return { ...testServer(), database };
-}
+const t = useTestDatabase(import.meta.filename);
+/** Databases this file creates besides t, dropped at the end. */
+const scratchDatabases = useScratchDatabases();
+const scratch = (purpose: string) => scratchDatabases(`migrate_${purpose}`);
 
 async function createEmpty(db: DatabaseConfig) {
   await t.pool.query(
@@ -45,15 +35,6 @@ async function disableEvents(database: string) {
 
 const fingerprint = (database: string, sessionAndTime = true) =>
   schemaFingerprint(t.pool, database, { sessionAndTime });
-
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-});
-
-afterAll(async () => {
-  for (const database of created) await t?.pool.query(`DROP DATABASE IF EXISTS \`${database}\``);
-  await t?.drop();
-});
 
 describe('migrate', () => {
   const fresh = scratch('fresh');
