@@ -1,10 +1,10 @@
 import { createSchema, createYoga } from 'graphql-yoga';
 import mysql from 'mysql2/promise';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useCompiledMutations } from '../src/plugins/use-compiled-mutations.js';
-import { useDatabaseErrors } from '../src/plugins/use-database-errors.js';
-import { recordingLogger } from './helpers/app.js';
-import { closedPort } from './helpers/closed-port.js';
+import { useCompiledMutations } from '../../src/plugins/use-compiled-mutations.js';
+import { useDatabaseErrors } from '../../src/plugins/use-database-errors.js';
+import { recordingLogger } from '../helpers/app.js';
+import { closedPort } from '../helpers/closed-port.js';
 
 /**
  * The plugin on a small schema whose resolvers throw what mysql2 really throws when MariaDB
