@@ -25,6 +25,7 @@ import {
   parseCommandLine,
   positiveNumber,
   runUntilInterrupted,
+  type ScriptIo,
   UsageError,
   wholeNumber,
   writeToken,
@@ -104,12 +105,7 @@ export function parseGenerateArguments(
   };
 }
 
-export interface GenerateIo {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
-  readonly env: Record<string, string | undefined>;
-  /** Ctrl-C: stop generating, send what was made, print the summary. */
-  readonly signal?: AbortSignal;
+export interface GenerateIo extends ScriptIo {
   /** The generator's time; the real one unless a test hands in its own. */
   readonly clock?: GeneratorClock;
 }
@@ -287,12 +283,5 @@ export async function main(argv: string[], io: GenerateIo): Promise<number> {
 }
 
 if (isEntryPoint(import.meta.url)) {
-  await runUntilInterrupted('stopping: sending what was generated', (signal) =>
-    main(process.argv.slice(2), {
-      stdout: process.stdout,
-      stderr: process.stderr,
-      env: process.env,
-      signal,
-    }),
-  );
+  await runUntilInterrupted('stopping: sending what was generated', main);
 }
