@@ -17,6 +17,14 @@ const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
 /** What the API says about the feed's -999, its "no data" value. */
 const NEGATIVE = 'value -999 is negative: a concentration is 0 or more.';
+/** What realtime.ndjson leaves stored of its Belgian records. */
+const BELGIAN_ROWS = [
+  'BE Antwerpen BETR801 pm25 2026-11-20T08:00:00Z 14 µg/m³',
+  'BE Antwerpen BETR801 pm25 2026-11-20T09:00:00Z 13.1 µg/m³',
+  'BE Antwerpen BETR801 pm25 2026-11-20T10:00:00Z 12.5 µg/m³',
+  'BE Brussels-Capital Region BETN043 o3 2026-11-20T10:00:00Z 0.031 ppm',
+  'BE Liège Liège – Saint-Léonard no2 2026-11-20T10:00:00Z 31.2 µg/m³',
+];
 
 describe('npm run ingest, against the running app', () => {
   const t = useTestDatabase(import.meta.filename);
@@ -79,13 +87,7 @@ describe('npm run ingest, against the running app', () => {
         '',
       ].join('\n'),
     );
-    expect(await stored()).toEqual([
-      'BE Antwerpen BETR801 pm25 2026-11-20T08:00:00Z 14 µg/m³',
-      'BE Antwerpen BETR801 pm25 2026-11-20T09:00:00Z 13.1 µg/m³',
-      'BE Antwerpen BETR801 pm25 2026-11-20T10:00:00Z 12.5 µg/m³',
-      'BE Brussels-Capital Region BETN043 o3 2026-11-20T10:00:00Z 0.031 ppm',
-      'BE Liège Liège – Saint-Léonard no2 2026-11-20T10:00:00Z 31.2 µg/m³',
-    ]);
+    expect(await stored()).toEqual(BELGIAN_ROWS);
   });
 
   it('keeps every country with --country all, non-Latin names intact', async () => {
@@ -95,11 +97,7 @@ describe('npm run ingest, against the running app', () => {
       '  filtered out  1\n      1 × parameter pm1\n  sent          10\n    inserted    9\n',
     );
     expect(await stored()).toEqual([
-      'BE Antwerpen BETR801 pm25 2026-11-20T08:00:00Z 14 µg/m³',
-      'BE Antwerpen BETR801 pm25 2026-11-20T09:00:00Z 13.1 µg/m³',
-      'BE Antwerpen BETR801 pm25 2026-11-20T10:00:00Z 12.5 µg/m³',
-      'BE Brussels-Capital Region BETN043 o3 2026-11-20T10:00:00Z 0.031 ppm',
-      'BE Liège Liège – Saint-Léonard no2 2026-11-20T10:00:00Z 31.2 µg/m³',
+      ...BELGIAN_ROWS,
       'BG София Дружба pm10 2026-11-20T09:00:00Z 27.4 µg/m³',
       'GR Αθήνα Αγία Σοφία no2 2026-11-20T10:00:00Z 38.2 µg/m³',
       'JP 東京都 千代田区神田司町 co 2026-11-20T01:00:00Z 0.4 ppm',

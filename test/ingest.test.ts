@@ -331,6 +331,39 @@ describe('ingestMeasurements', () => {
     expect(count).toEqual({ n: 3300, changed: 700 });
   });
 
+  it('creates more cities and stations than one statement names, and finds them all again', async () => {
+    // 1,200 stations in 600 cities: more than the 500 rows a statement looks up or inserts.
+    const batch = Array.from({ length: 1200 }, (_, i) =>
+      item({ city: `City ${i % 600}`, location: `S${i}`, value: i % 100 }),
+    );
+    expect(await ingestMeasurements(t.pool, batch, { now: NOW })).toEqual({
+      received: 1200,
+      inserted: 1200,
+      updated: 0,
+      unchanged: 0,
+      rejected: [],
+    });
+    const counts = () =>
+      rows(
+        'SELECT (SELECT COUNT(*) FROM city) AS c, (SELECT COUNT(*) FROM location) AS l, (SELECT MAX(id) FROM location) AS lastLocation',
+      );
+    const [before] = await counts();
+    expect(before).toMatchObject({ c: 600, l: 1200 });
+    // Each station in its own city (S<i> in City <i mod 600>), with its one measurement.
+    expect(
+      await rows(
+        `SELECT COUNT(*) AS n FROM measurement m JOIN location l ON l.id = m.location_id
+         JOIN city c ON c.id = l.city_id WHERE c.name = CONCAT('City ', SUBSTRING(l.name, 2) MOD 600)`,
+      ),
+    ).toEqual([{ n: 1200 }]);
+    // The same batch again: every station found, none inserted, no id burnt.
+    expect(await ingestMeasurements(t.pool, batch, { now: NOW })).toMatchObject({
+      inserted: 0,
+      unchanged: 1200,
+    });
+    expect(await counts()).toEqual([before]);
+  });
+
   it('stores nothing of the batch when the transaction fails', async () => {
     // A trigger makes the second statement of 1,000 rows fail, after the cities, stations and the
     // first 1,000 measurements were written.
