@@ -41,6 +41,7 @@ const api = useApp(t, () => {
   };
 });
 const open: { dispose: () => unknown }[] = [];
+const liveStats = () => api.app.liveStats();
 
 const FIELDS = `city { name country latitude longitude } run { id evaluatedAt } windowStart windowEnd
   belaqi eaqi pollutants { parameter unit average min max count locations latestMeasuredAt belaqi eaqi }`;
@@ -120,7 +121,7 @@ function subscribeOverSse(operation: Operation) {
 /** Resolves when no subscription listens and the poller has stopped. */
 function untilIdle() {
   return until(() => {
-    const { poller: feed, connections } = api.app.liveStats();
+    const { poller: feed, connections } = liveStats();
     return (
       feed.listeners === 0 &&
       feed.waiting === 0 &&
@@ -197,8 +198,8 @@ describe('Subscription', () => {
     await settle.end();
     // Queries answer from the feed's snapshot, at most one poll interval behind MariaDB: wait for
     // a poll that started after the last run.
-    const polled = api.app.liveStats().poller.polls;
-    await until(() => api.app.liveStats().poller.polls >= polled + 2, 'a poll after the last run');
+    const polled = liveStats().poller.polls;
+    await until(() => liveStats().poller.polls >= polled + 2, 'a poll after the last run');
     const byEvent = await queriedWindows();
     const eventRun = Number(byEvent[0]?.run.id);
     expect(eventRun).toBeGreaterThan(firstRun);
@@ -229,7 +230,7 @@ describe('Subscription', () => {
 
   it('costs the same statements per poll and one execution per event for 1 and for 500 subscribers', async () => {
     const counters = () => {
-      const { poller: feed, execution } = api.app.liveStats();
+      const { poller: feed, execution } = liveStats();
       return {
         statements: counted.statements.length,
         feedStatements: feed.statements,
@@ -275,7 +276,7 @@ describe('Subscription', () => {
     }
     const joining = delta(beforeJoining, counters());
     expect(many).toHaveLength(500);
-    expect(api.app.liveStats().poller.listeners).toBe(500);
+    expect(liveStats().poller.listeners).toBe(500);
     expect(joining.executions).toBe(0);
     expect(joining.deliveries).toBe(2 * 499);
     expect(joining.statements).toBe(joining.polls);
@@ -299,17 +300,17 @@ describe('Subscription', () => {
   it('stops polling when the last subscriber leaves, and polls afresh when one comes', async () => {
     const first = subscribeOverWs(RUNS);
     await first.until((r) => r.results.length === 1, 'the current run');
-    const running = api.app.liveStats().poller;
+    const running = liveStats().poller;
     expect(running.timerActive || running.polling).toBe(true);
     const before = Number(first.values('airQualityRuns')[0].id);
     await open.splice(0)[0]?.dispose();
     await untilIdle();
 
     // While nobody listens, a run lands: the poller does not see it...
-    const stopped = api.app.liveStats().poller;
+    const stopped = liveStats().poller;
     const run = await callRefresh();
     expect(run).toBeGreaterThan(before);
-    expect(api.app.liveStats().poller).toEqual(stopped);
+    expect(liveStats().poller).toEqual(stopped);
     expect(stopped.currentRunId).toBe(before);
 
     // ...and the next subscriber waits for a fresh poll instead of the stale snapshot.
@@ -318,7 +319,7 @@ describe('Subscription', () => {
     expect(next.values('airQualityRuns')).toEqual([
       { id: String(run), evaluatedAt: expect.any(String) },
     ]);
-    const restarted = api.app.liveStats().poller;
+    const restarted = liveStats().poller;
     expect(restarted.polls).toBeGreaterThan(stopped.polls);
     expect(restarted.timerActive || restarted.polling).toBe(true);
   });
@@ -332,7 +333,7 @@ describe('Subscription', () => {
     for (const received of [...subscriptions, ...streams]) {
       await received.until((r) => r.results.length >= 1, 'a first push');
     }
-    const stats = api.app.liveStats();
+    const stats = liveStats();
     expect(stats.poller.listeners).toBe(1020);
     expect(stats.connections).toMatchObject({ webSockets: 1000, eventStreams: 20 });
 
@@ -340,7 +341,7 @@ describe('Subscription', () => {
     for (const stream of streams) stream.dispose();
     open.splice(0);
     await untilIdle();
-    expect(api.app.liveStats().poller).toMatchObject({
+    expect(liveStats().poller).toMatchObject({
       listeners: 0,
       waiting: 0,
       timerActive: false,
@@ -376,12 +377,9 @@ describe('Subscription', () => {
 
     const backfill = await refreshMutation(minutesAgo(60));
     expect(backfill).toBeGreaterThan(current);
-    const polls = api.app.liveStats().poller.polls;
-    await until(
-      () => api.app.liveStats().poller.polls >= polls + 3,
-      'three polls after the backfill',
-    );
-    expect(api.app.liveStats().poller.currentRunId).toBe(current);
+    const polls = liveStats().poller.polls;
+    await until(() => liveStats().poller.polls >= polls + 3, 'three polls after the backfill');
+    expect(liveStats().poller.currentRunId).toBe(current);
 
     const next = await refreshMutation();
     await runs.until((r) => r.results.length === 2, 'the next run');
@@ -400,14 +398,14 @@ describe('Subscription', () => {
     const infos = api.app.logger.infos.length;
 
     proxied.proxy.cut();
-    await until(() => api.app.liveStats().poller.failedPolls >= 2, 'failed polls');
-    expect(api.app.liveStats().poller.down).toBe(true);
+    await until(() => liveStats().poller.failedPolls >= 2, 'failed polls');
+    expect(liveStats().poller.down).toBe(true);
     // Two runs while the feed cannot see them: only the last one is current when it is back.
     const missed = await callRefresh();
     const latest = await callRefresh();
     expect(latest).toBeGreaterThan(missed);
-    const failed = api.app.liveStats().poller.failedPolls;
-    await until(() => api.app.liveStats().poller.failedPolls >= failed + 2, 'more failed polls');
+    const failed = liveStats().poller.failedPolls;
+    await until(() => liveStats().poller.failedPolls >= failed + 2, 'more failed polls');
     proxied.proxy.restore();
 
     await viaWs.until((r) => hasRun(r, latest), `the windows of run ${latest}`);
@@ -558,7 +556,7 @@ describe('Subscription', () => {
     ]);
     const good = wsSubscribe(client, RUNS);
     await good.until((r) => r.results.length === 1, 'a run on the same socket');
-    expect(api.app.liveStats().connections.webSockets).toBe(1);
+    expect(liveStats().connections.webSockets).toBe(1);
   });
 });
 
