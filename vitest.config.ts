@@ -1,7 +1,16 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
 
-// Tests talk to the real MariaDB at 127.0.0.1:3306 (DB_* variables to point elsewhere); each test
-// file works in a database of its own, so files run in parallel.
+/**
+ * Two tiers. unit: what needs no server, in seconds (npm run test:unit). integration: the real
+ * MariaDB at 127.0.0.1:3306 (DB_* variables to point elsewhere), each test file in a database of
+ * its own, so that files run in parallel. npm test runs both. See docs/testing.md.
+ */
+const UNIT = [
+  'test/unit/**/*.test.ts',
+  // The layout rules of src/ read the tree, nothing else.
+  'test/layout.test.ts',
+];
+
 export default defineConfig({
   resolve: {
     // graphql 16 ships CommonJS (main) and ESM (module) builds without an exports map. Node loads
@@ -10,12 +19,22 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
   },
   test: {
-    include: ['test/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,
     // Two cores on our machines, shared with MariaDB: more workers only add contention.
     maxWorkers: 2,
     reporters: ['default'],
+    projects: [
+      { extends: true, test: { name: 'unit', include: UNIT } },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/**/*.test.ts'],
+          exclude: [...configDefaults.exclude, ...UNIT],
+        },
+      },
+    ],
   },
 });

@@ -1,13 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DatabaseConfig } from '../src/config/config.js';
 import { migrate } from '../src/db/migrate.js';
 import {
   createPool,
-  createTestDatabase,
-  type TestDatabase,
-  testServer,
+  useScratchDatabases,
+  useTestDatabase,
   waitFor,
   withEventScheduler,
 } from './helpers/database.js';
@@ -29,10 +26,7 @@ async function events(pool: ReturnType<typeof createPool>, database: string) {
 describe('the EVENTs of a freshly migrated database', () => {
   // A database migrated here, not through createTestDatabase (which disables the EVENTs), to see
   // them as `npm run db:migrate` leaves them.
-  const fresh: DatabaseConfig = {
-    ...testServer(),
-    database: `belair_t_event_fresh_${randomBytes(3).toString('hex')}`,
-  };
+  const fresh = useScratchDatabases()('event_fresh');
   let pool: ReturnType<typeof createPool>;
   let asMigrated: Record<string, RowDataPacket>;
 
@@ -46,7 +40,6 @@ describe('the EVENTs of a freshly migrated database', () => {
   });
 
   afterAll(async () => {
-    await pool?.query(`DROP DATABASE IF EXISTS \`${fresh.database}\``);
     await pool?.end();
   });
 
@@ -104,15 +97,7 @@ describe('the EVENTs of a freshly migrated database', () => {
 });
 
 describe('the EVENT refresh_air_quality at work', () => {
-  let t: TestDatabase;
-
-  beforeAll(async () => {
-    t = await createTestDatabase(import.meta.filename);
-  });
-
-  afterAll(async () => {
-    await t?.drop();
-  });
+  const t = useTestDatabase(import.meta.filename);
 
   it('fires: rescheduled to every second, runs appear, evaluated at the current UTC instant', async () => {
     const location = await insertLocation(

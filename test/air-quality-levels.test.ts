@@ -1,6 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestDatabase } from './helpers/database.js';
+import { insertCity, insertLocation } from './helpers/seed.js';
 
 // refresh_air_quality computes the BelAQI and EAQI levels of its rows inline rather than through
 // belaqi_level() and eaqi_level() (a stored function call per row costs as much as aggregating
@@ -10,12 +11,11 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 const AT = '2026-04-01 12:00:00.000';
 const POLLUTANTS = ['pm25', 'pm10', 'no2', 'o3', 'so2', 'co', 'bc'] as const;
 
-let t: TestDatabase;
+const t = useTestDatabase(import.meta.filename);
 /** The averages each pollutant's windows take, one city per value. */
 const valuesOf = new Map<string, number[]>();
 
 beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
   const [bounds] = await t.pool.query<RowDataPacket[]>(
     `SELECT pollutant, upper_bound AS bound FROM belaqi_band
      UNION SELECT pollutant, upper_bound FROM eaqi_band`,
@@ -30,16 +30,11 @@ beforeAll(async () => {
   }
   const cities = Math.max(...[...valuesOf.values()].map((values) => values.length));
   for (let i = 0; i < cities; i += 1) {
-    const [city] = await t.pool.query<RowDataPacket[] & { insertId: number }>(
-      "INSERT INTO city (country, name) VALUES ('BE', ?)",
-      [`City ${i}`],
-    );
-    const cityId = (city as unknown as { insertId: number }).insertId;
-    const [location] = await t.pool.query('INSERT INTO location (city_id, name) VALUES (?, ?)', [
-      cityId,
+    const locationId = await insertLocation(
+      t.pool,
+      await insertCity(t.pool, 'BE', `City ${i}`),
       `Station ${i}`,
-    ]);
-    const locationId = (location as unknown as { insertId: number }).insertId;
+    );
     for (const pollutant of POLLUTANTS) {
       const value = valuesOf.get(pollutant)?.[i];
       if (value === undefined) continue;
@@ -51,10 +46,6 @@ beforeAll(async () => {
     }
   }
   await t.pool.query('CALL refresh_air_quality(?)', [AT]);
-});
-
-afterAll(async () => {
-  await t?.drop();
 });
 
 describe('index levels written by refresh_air_quality', () => {

@@ -13,7 +13,7 @@ import {
   toMicrograms,
   windowKey,
 } from './helpers/air-quality-reference.js';
-import { connect, createTestDatabase, type TestDatabase, waitFor } from './helpers/database.js';
+import { connect, useTestDatabase, waitFor } from './helpers/database.js';
 import {
   DAY,
   HOUR,
@@ -32,7 +32,7 @@ const T0 = Date.parse('2026-03-10T12:00:00.000Z'); // generated data, window bou
 const T1 = T0 + DAY; // windows whose averages sit on band boundaries
 const T2 = T0 + 10 * DAY; // concurrency
 
-let t: TestDatabase;
+const t = useTestDatabase(import.meta.filename);
 let session: Connection; // one connection, so that @refresh_air_quality_run_id can be read back
 const cityOf = new Map<number, CityOf>();
 const rows: SeedMeasurement[] = [];
@@ -155,7 +155,6 @@ const CURRENT_WINDOW = `
   WHERE q.run_id = (SELECT id FROM air_quality_run ORDER BY evaluated_at DESC, id DESC LIMIT 1)`;
 
 beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
   session = await connect(t.db);
   const stations = [
     ...(await addCity('BE', 'Antwerpen', 3)),
@@ -187,7 +186,6 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await session?.end();
-  await t?.drop();
 });
 
 describe('one run of refresh_air_quality', () => {

@@ -2,22 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { inspect } from 'node:util';
 import type { YogaLogger } from 'graphql-yoga';
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../src/config/config.js';
 import { createPool } from '../src/db/pool.js';
 import { schema } from '../src/schema/index.js';
 import { buildApp } from '../src/server/app.js';
 import { graphql, testApp } from './helpers/app.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { useTestDatabase } from './helpers/database.js';
 import { wsClient, wsSubscribe } from './helpers/live-clients.js';
+import { ingestMutation, measurement, minutesAgo } from './helpers/measurements.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = useTestDatabase(import.meta.filename);
 
 // Distinctive texts, so that finding them anywhere means they leaked.
 const TOKEN = `right-${randomBytes(16).toString('hex')}`;
@@ -34,7 +29,7 @@ async function rows(): Promise<Record<string, number>> {
   return counts;
 }
 
-const measuredAt = () => new Date(Date.now() - 3_600_000).toISOString();
+const measuredAt = () => minutesAgo(60);
 
 /**
  * One valid call of each Mutation field, and what it changes when it succeeds. A new Mutation
@@ -42,21 +37,8 @@ const measuredAt = () => new Date(Date.now() - 3_600_000).toISOString();
  */
 const MUTATIONS: Record<string, { query: string; variables: () => Record<string, unknown> }> = {
   ingestMeasurements: {
-    query:
-      'mutation($m: [MeasurementInput!]!) { ingestMeasurements(measurements: $m) { received inserted } }',
-    variables: () => ({
-      m: [
-        {
-          location: 'AUTH1',
-          city: 'Authville',
-          country: 'BE',
-          parameter: 'PM10',
-          value: 12,
-          unit: 'µg/m³',
-          measuredAt: measuredAt(),
-        },
-      ],
-    }),
+    query: ingestMutation('received inserted'),
+    variables: () => ({ m: [measurement('Authville', 'AUTH1', 'PM10', 12, measuredAt())] }),
   },
   refreshAirQuality: {
     query: 'mutation { refreshAirQuality { cities } }',

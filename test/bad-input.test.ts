@@ -1,7 +1,8 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN, testApp } from './helpers/app.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { postWithToken, useApp } from './helpers/app.js';
+import { useTestDatabase } from './helpers/database.js';
+import { INGEST, measurement } from './helpers/measurements.js';
 
 /**
  * The corpus of bad input to ingestMeasurements, sent over HTTP to a real server. Item-level cases
@@ -13,22 +14,10 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 const MAX_BATCH = 20;
 const MAX_BODY = 64 * 1024;
 
-let t: TestDatabase;
-let app: ReturnType<typeof testApp>;
-let url: string;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-  app = testApp(t, { INGEST_MAX_BATCH: String(MAX_BATCH), MAX_BODY_BYTES: String(MAX_BODY) });
-  url = (await app.start(0, '127.0.0.1')).url;
+const t = useTestDatabase(import.meta.filename);
+const api = useApp(t, {
+  env: { INGEST_MAX_BATCH: String(MAX_BATCH), MAX_BODY_BYTES: String(MAX_BODY) },
 });
-afterAll(async () => {
-  await app?.stop();
-  await t?.drop();
-});
-
-const INGEST = `mutation Ingest($m: [MeasurementInput!]!) {
-  ingestMeasurements(measurements: $m) { received inserted updated unchanged rejected { index reason } }
-}`;
 
 /** JSON text sent as it is, for what JSON.stringify cannot write (1e999 parses to Infinity). */
 class Raw {
@@ -47,17 +36,8 @@ function body(payload: unknown): string {
   return text.replace(/"\\u0000raw(\d+)\\u0000"/g, (_m, i: string) => spliced[Number(i)] as string);
 }
 
-async function post(text: string, headers: Record<string, string> = {}) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      authorization: `Bearer ${TOKEN}`,
-      ...headers,
-    },
-    body: text,
-  });
+async function post(text: string) {
+  const response = await postWithToken(api.url, text);
   // biome-ignore lint/suspicious/noExplicitAny: whatever the server answered
   return { status: response.status, json: (await response.json()) as any };
 }
@@ -74,13 +54,7 @@ const at = (slot: number) => new Date(BASE + slot * 60_000).toISOString();
 /** The good items around row n: station "Corpus", slots 3n and 3n+1, values that say which. */
 function good(row: number, which: 0 | 1): Item {
   return {
-    location: 'Corpus',
-    city: 'Corpusstad',
-    country: 'BE',
-    parameter: 'PM10',
-    value: row + which / 2,
-    unit: 'µg/m³',
-    measuredAt: at(3 * row + which),
+    ...measurement('Corpusstad', 'Corpus', 'PM10', row + which / 2, at(3 * row + which)),
     latitude: 50.85,
     longitude: 4.35,
     sourceName: 'corpus',
@@ -91,13 +65,7 @@ function good(row: number, which: 0 | 1): Item {
 /** The item under test in row n: a station of its own and slot 3n+2, changed by the case. */
 function candidate(row: number, changes: Item): Item {
   const item: Item = {
-    location: `Candidate ${row}`,
-    city: 'Corpusstad',
-    country: 'BE',
-    parameter: 'PM10',
-    value: 77.5,
-    unit: 'µg/m³',
-    measuredAt: at(3 * row + 2),
+    ...measurement('Corpusstad', `Candidate ${row}`, 'PM10', 77.5, at(3 * row + 2)),
     ...changes,
   };
   // A change to undefined leaves the field out (JSON.stringify would too).

@@ -2,8 +2,9 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transactionRetries } from '../src/db/transaction.js';
 import { toMicrograms } from './helpers/air-quality-reference.js';
-import { TOKEN, testApp } from './helpers/app.js';
-import { connect, createTestDatabase, type TestDatabase, waitFor } from './helpers/database.js';
+import { postWithToken, useApp } from './helpers/app.js';
+import { connect, useTestDatabase, waitFor } from './helpers/database.js';
+import { INGEST, measurement } from './helpers/measurements.js';
 import {
   attributes,
   cityId,
@@ -42,9 +43,6 @@ const T0 = Math.floor(Date.now() / MINUTE) * MINUTE - 10 * MINUTE;
 const WINDOW_START = T0 - 180 * MINUTE;
 const inWindow = (measuredAt: number) => measuredAt > WINDOW_START && measuredAt <= T0;
 
-const INGEST = `mutation Ingest($m: [MeasurementInput!]!) {
-  ingestMeasurements(measurements: $m) { received inserted updated unchanged rejected { index reason } }
-}`;
 const REFRESH = `mutation Refresh($at: DateTime) {
   refreshAirQuality(at: $at) { id evaluatedAt windowStart windowEnd measurements cities }
 }`;
@@ -57,23 +55,17 @@ interface Answer {
   readonly body: any;
 }
 
-let t: TestDatabase;
-let app: ReturnType<typeof testApp>;
-let url: string;
+const t = useTestDatabase(import.meta.filename);
+// The production default: refreshAirQuality waits up to 5 s for a run in progress.
+// One token for every client, writing as fast as the machine allows: the per-token rate limit
+// (tested in hostile-queries.test.ts) would answer RATE_LIMITED on a fast one.
+const api = useApp(t, { env: { WRITE_RATE_LIMIT: '0' }, options: { refreshWaitSeconds: 5 } });
 let eventConnection: Connection;
 beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-  // The production default: refreshAirQuality waits up to 5 s for a run in progress.
-  // One token for every client, writing as fast as the machine allows: the per-token rate limit
-  // (tested in hostile-queries.test.ts) would answer RATE_LIMITED on a fast one.
-  app = testApp(t, { WRITE_RATE_LIMIT: '0' }, { refreshWaitSeconds: 5 });
-  ({ url } = await app.start(0, '127.0.0.1'));
   eventConnection = await connect(t.db);
 });
 afterAll(async () => {
   await eventConnection?.end();
-  await app?.stop();
-  await t?.drop();
 });
 
 /** A real HTTP request with the token; a transport failure is an answer too (status 0). */
@@ -83,15 +75,7 @@ async function post(
   variables: Record<string, unknown> = {},
 ): Promise<Answer> {
   try {
-    const response = await fetch(url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        accept: 'application/json',
-        authorization: `Bearer ${TOKEN}`,
-      },
-      body: JSON.stringify({ query, variables }),
-    });
+    const response = await postWithToken(api.url, JSON.stringify({ query, variables }));
     const text = await response.text();
     let body: unknown;
     try {
@@ -307,7 +291,7 @@ describe('a minute of overlapping batches in parallel, with refreshes in a loop'
     ).toEqual([]);
     expect(failed.length).toBe(0);
     // Nor did the server meet an unexpected error that it masked and logged.
-    expect(app.logger.errors.map((args) => String(args[0]))).toEqual([]);
+    expect(api.app.logger.errors.map((args) => String(args[0]))).toEqual([]);
   });
 
   it('accounts for every item, and inserts each key exactly once', async () => {
@@ -494,15 +478,8 @@ describe('a deadlock with another writer', () => {
     // locks: a genuine deadlock, whose victim InnoDB picks by weight. That writer has written 200
     // rows first, so the batch is the lighter transaction and the victim.
     const measuredAt = (minutes: number) => new Date(T0 - minutes * MINUTE).toISOString();
-    const item = (location: string, minutes: number) => ({
-      location,
-      city: 'Deadlock',
-      country: 'BE',
-      parameter: 'PM10',
-      value: minutes,
-      unit: 'µg/m³',
-      measuredAt: measuredAt(minutes),
-    });
+    const item = (location: string, minutes: number) =>
+      measurement('Deadlock', location, 'PM10', minutes, measuredAt(minutes));
     const seeded = await post('seed', INGEST, {
       m: ['DL-1', 'DL-2', 'DL-3'].map((name) => item(name, 1)),
     });

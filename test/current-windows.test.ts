@@ -1,32 +1,21 @@
 import type { Pool } from 'mysql2/promise';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ingestMeasurements } from '../src/ingest/ingest-measurements.js';
 import type { App } from '../src/server/app.js';
-import { graphql, testApp, withToken } from './helpers/app.js';
+import { graphql, refreshMutation, useApps } from './helpers/app.js';
 import { countingPool } from './helpers/counting-pool.js';
-import {
-  callRefresh,
-  createPool,
-  createTestDatabase,
-  type TestDatabase,
-} from './helpers/database.js';
-import { startTcpProxy, until } from './helpers/live-clients.js';
+import { callRefresh, createPool, useTestDatabase } from './helpers/database.js';
+import { until } from './helpers/live-clients.js';
+import { measurement, minutesAgo } from './helpers/measurements.js';
+import { startTcpProxy } from './helpers/tcp-proxy.js';
 
-let t: TestDatabase;
-const apps: App[] = [];
+const t = useTestDatabase(import.meta.filename);
 const pools: Pool[] = [];
-
-const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
-
-function measurement(
-  city: string,
-  location: string,
-  parameter: string,
-  value: number,
-  measuredAt: string,
-) {
-  return { city, location, country: 'BE', parameter, value, unit: 'µg/m³', measuredAt };
-}
+afterEach(async () => {
+  for (const pool of pools.splice(0)) await pool.end();
+});
+/** Apps of this file, each stopped after the test that made it (before its pool is ended). */
+const app = useApps(t, 'each').make;
 
 const WINDOWS = `{ airQuality {
   city { name country latitude longitude } run { id evaluatedAt } windowStart windowEnd belaqi eaqi
@@ -37,13 +26,6 @@ const NESTED = '{ airQuality { city { name airQuality { belaqi run { id } } } } 
 const NONE = '{ airQuality(country: "NL") { belaqi } }';
 const CITY = `{ antwerpen: city(name: "Antwerpen") { airQuality { run { id } belaqi pollutants { parameter average } } }
   leuven: city(name: "Leuven") { name airQuality { belaqi } } }`;
-
-/** An app of this test, stopped after it. */
-function app(env: Record<string, string>, options: Parameters<typeof testApp>[2] = {}) {
-  const made = testApp(t, env, options);
-  apps.push(made);
-  return made;
-}
 
 async function query(on: App, operation: string) {
   const result = await graphql(on, operation);
@@ -57,22 +39,10 @@ async function currentRunIds(on: App): Promise<number[]> {
   return data.airQuality.map((w: { run: { id: string } }) => Number(w.run.id));
 }
 
-async function refreshMutation(on: App, at?: string): Promise<number> {
-  const result = await graphql(
-    on,
-    'mutation ($at: DateTime) { refreshAirQuality(at: $at) { id } }',
-    { at },
-    withToken,
-  );
-  expect(result.errors).toBeUndefined();
-  return Number(result.data.refreshAirQuality.id);
-}
-
 const notThePollers = (statements: string[]) =>
   statements.filter((s) => s !== 'findCurrentRun' && s !== 'listRunWindows');
 
 beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
   await ingestMeasurements(t.pool, [
     { ...measurement('Antwerpen', 'BETR801', 'PM10', 20, minutesAgo(30)), latitude: 51.2 },
     { ...measurement('Antwerpen', 'BETR802', 'NO2', 25, minutesAgo(40)), latitude: 51.3 },
@@ -81,15 +51,6 @@ beforeAll(async () => {
     measurement('Leuven', 'BETL001', 'PM10', 12, minutesAgo(5 * 60)),
   ]);
   await callRefresh(t.db);
-});
-
-afterEach(async () => {
-  for (const stopped of apps.splice(0)) await stopped.stop();
-  for (const pool of pools.splice(0)) await pool.end();
-});
-
-afterAll(async () => {
-  await t?.drop();
 });
 
 describe('the current windows, cached per run', () => {

@@ -1,33 +1,15 @@
-import { createServer } from 'node:net';
 import mysql, { type RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   CommitOutcomeUnknownError,
   classifyDatabaseError,
   PoolTimeoutError,
 } from '../src/db/database-unavailable.js';
 import { connectionOptions } from '../src/db/pool.js';
-import { connect, createPool, createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { closedPort } from './helpers/closed-port.js';
+import { connect, createPool, useTestDatabase } from './helpers/database.js';
 
-let t: TestDatabase;
-
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-});
-
-afterAll(async () => {
-  await t?.drop();
-});
-
-/** A port nothing listens on: taken, then let go. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  await new Promise((resolve) => server.close(resolve));
-  return address.port;
-}
+const t = useTestDatabase(import.meta.filename);
 
 const failure = (promise: Promise<unknown>) =>
   promise.then(

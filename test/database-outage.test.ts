@@ -1,23 +1,16 @@
-import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN, testApp } from './helpers/app.js';
-import {
-  callRefresh,
-  createPool,
-  createTestDatabase,
-  type TestDatabase,
-  waitFor,
-  withEventScheduler,
-} from './helpers/database.js';
+import type { RowDataPacket } from 'mysql2/promise';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { postWithToken, useApp } from './helpers/app.js';
+import { callRefresh, useTestDatabase, waitFor, withEventScheduler } from './helpers/database.js';
 import {
   type Operation,
   sseSubscribe,
-  startTcpProxy,
-  type TcpProxy,
   until,
   wsClient,
   wsSubscribe,
 } from './helpers/live-clients.js';
+import { INGEST, measurement, minutesAgo } from './helpers/measurements.js';
+import { useProxiedPool } from './helpers/tcp-proxy.js';
 
 /** How long MariaDB stays unreachable: what the hardening issue asks for. */
 const OUTAGE_MS = 30_000;
@@ -25,9 +18,6 @@ const BATCH_SIZE = 100;
 const INGEST_WORKERS = 3;
 const QUERY_WORKERS = 2;
 
-const INGEST = `mutation Ingest($m: [MeasurementInput!]!) {
-  ingestMeasurements(measurements: $m) { received inserted updated unchanged rejected { index } }
-}`;
 const QUERY = '{ airQualityRuns(last: 3) { id } cities { name locations { name } } }';
 const RUNS: Operation = { query: 'subscription { airQualityRuns { id } }' };
 
@@ -61,22 +51,17 @@ interface Answer {
   readonly body: any;
 }
 
-let t: TestDatabase;
-let proxy: TcpProxy;
-let appPool: Pool;
-let app: ReturnType<typeof testApp>;
-let base: string;
+const t = useTestDatabase(import.meta.filename);
+// The API reaches MariaDB through a proxy the test cuts; the test itself goes direct.
+const proxied = useProxiedPool(t, 8, { acquireTimeoutMs: 5000 });
+// The workers resend as fast as refusals come back: no per-token rate limit in the way.
+const api = useApp(t, () => ({
+  env: { POLL_INTERVAL_MS: '200', WRITE_RATE_LIMIT: '0' },
+  options: { pool: proxied.pool, live: { maxBackoffMs: 1000 } },
+}));
 
 async function post(query: string, variables?: Record<string, unknown>) {
-  const response = await fetch(`${base}/graphql`, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      authorization: `Bearer ${TOKEN}`,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
+  const response = await postWithToken(api.url, JSON.stringify({ query, variables }));
   return {
     status: response.status,
     retryAfter: response.headers.get('retry-after'),
@@ -85,15 +70,9 @@ async function post(query: string, variables?: Record<string, unknown>) {
 }
 
 function batch(station: string) {
-  return Array.from({ length: BATCH_SIZE }, (_, i) => ({
-    location: station,
-    city: 'Antwerpen',
-    country: 'BE',
-    parameter: 'PM10',
-    value: 10 + (i % 50),
-    unit: 'µg/m³',
-    measuredAt: new Date(Date.now() - (i + 1) * 60_000).toISOString(),
-  }));
+  return Array.from({ length: BATCH_SIZE }, (_, i) =>
+    measurement('Antwerpen', station, 'PM10', 10 + (i % 50), minutesAgo(i + 1)),
+  );
 }
 
 const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -138,38 +117,18 @@ const succeeded = (a: Answer) =>
   (a.kind === 'query' || a.body.data.ingestMeasurements.inserted === BATCH_SIZE);
 
 beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-  // The API reaches MariaDB through a proxy the test cuts; the test itself goes direct. The
-  // shared MariaDB server is never stopped: other test files use it meanwhile.
-  proxy = await startTcpProxy({ host: t.db.host, port: t.db.port });
-  appPool = createPool({ ...t.db, host: '127.0.0.1', port: proxy.port }, 8, {
-    acquireTimeoutMs: 5000,
-  });
-  // The workers resend as fast as refusals come back: no per-token rate limit in the way.
-  app = testApp(
-    t,
-    { POLL_INTERVAL_MS: '200', WRITE_RATE_LIMIT: '0' },
-    { pool: appPool, live: { maxBackoffMs: 1000 } },
-  );
-  const { port } = await app.start(0, '127.0.0.1');
-  base = `http://127.0.0.1:${port}`;
   // Enabled in this database, so that /readyz can be ready at all (createTestDatabase disables it).
   await t.pool.query('ALTER EVENT refresh_air_quality ENABLE');
   await callRefresh(t.db);
 });
 
-afterAll(async () => {
-  await app?.stop();
-  await appPool?.end();
-  await proxy?.close();
-  await t?.drop();
-});
-
 describe('MariaDB unreachable for 30 s under load', () => {
   it('keeps the API up with retryable errors, writes all or nothing, and recovers', async () => {
-    const ws = wsClient(`ws://127.0.0.1:${base.split(':')[2]}/graphql`);
+    const { base, wsUrl, app } = api;
+    const { proxy } = proxied;
+    const ws = wsClient(wsUrl);
     const viaWs = wsSubscribe(ws, RUNS);
-    const viaSse = sseSubscribe(`${base}/graphql`, RUNS);
+    const viaSse = sseSubscribe(api.url, RUNS);
     let load: ReturnType<typeof startLoad> | undefined;
     try {
       await viaWs.until((r) => r.results.length === 1, 'the current run over graphql-ws');

@@ -1,16 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ingestMeasurements } from '../src/ingest/ingest-measurements.js';
 import { graphql, testApp, withToken } from './helpers/app.js';
 import { countingPool } from './helpers/counting-pool.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { useTestDatabase } from './helpers/database.js';
+import { measurement } from './helpers/measurements.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = useTestDatabase(import.meta.filename);
 
 const AT = '2026-05-01T12:00:00.000Z';
 const QUERY =
@@ -21,15 +16,8 @@ async function addCities(from: number, to: number) {
   for (let c = from; c < to; c += 1) {
     for (const station of ['A', 'B']) {
       for (const parameter of ['pm10', 'no2']) {
-        items.push({
-          location: `${station}${c}`,
-          city: `City ${String(c).padStart(2, '0')}`,
-          country: 'BE',
-          parameter,
-          value: 10 + c,
-          unit: 'µg/m³',
-          measuredAt: '2026-05-01T11:00:00Z',
-        });
+        const city = `City ${String(c).padStart(2, '0')}`;
+        items.push(measurement(city, `${station}${c}`, parameter, 10 + c, '2026-05-01T11:00:00Z'));
       }
     }
   }

@@ -1,21 +1,10 @@
-import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/demo.js';
-import { createTestDatabase, type TestDatabase, withEventScheduler } from './helpers/database.js';
+import { countOf, useTestDatabase, withEventScheduler } from './helpers/database.js';
 import { captureOutput } from './helpers/output.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-});
-afterAll(async () => {
-  await t?.drop();
-});
-
-async function count(sql: string): Promise<number> {
-  const [rows] = await t.pool.query<RowDataPacket[]>(sql);
-  return Number(rows[0]?.n);
-}
+const t = useTestDatabase(import.meta.filename);
+const count = (sql: string) => countOf(t.pool, sql);
 
 describe('npm run demo', () => {
   it('starts the API, backfills, generates and refreshes, then stops with everything it sent stored', async () => {

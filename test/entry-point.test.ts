@@ -1,11 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { readdir } from 'node:fs/promises';
-import mysql from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import { SQL_DIR } from '../src/db/migrate.js';
-import { connectionOptions } from '../src/db/pool.js';
-import { testServer, waitFor, withEventScheduler } from './helpers/database.js';
+import { useScratchDatabases, waitFor, withEventScheduler } from './helpers/database.js';
 
 /** Everything the process wrote so far, both streams. */
 function output(child: ChildProcess): { text: string } {
@@ -22,11 +19,12 @@ function output(child: ChildProcess): { text: string } {
 }
 
 describe('npm start (src/cli/serve.ts)', () => {
+  const scratch = useScratchDatabases();
+
   it('creates and migrates a missing database, serves, and stops on SIGTERM', async () => {
-    const database = `belair_t_entry_${randomBytes(3).toString('hex')}`;
-    const server = testServer();
+    const server = scratch('entry');
+    const { database } = server;
     const sqlFiles = (await readdir(SQL_DIR)).filter((name) => name.endsWith('.sql')).length;
-    const admin = await mysql.createConnection(connectionOptions(server, false));
     // The entry point turns the event scheduler on where it is off: hold it ON meanwhile, so that
     // it has nothing to change on the shared server.
     await withEventScheduler('ON', async () => {
@@ -61,8 +59,6 @@ describe('npm start (src/cli/serve.ts)', () => {
         expect(seen.text).toContain('stopped');
       } finally {
         if (child.exitCode === null) child.kill('SIGKILL');
-        await admin.query(`DROP DATABASE IF EXISTS \`${database}\``);
-        await admin.end();
       }
     });
   });

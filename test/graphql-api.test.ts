@@ -1,36 +1,18 @@
 import type { GraphQLError } from 'graphql';
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { belaqiLevel, eaqiLevel, toMicrograms } from './helpers/air-quality-reference.js';
 import { graphql, testApp, withToken } from './helpers/app.js';
-import { connect, createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { clearMeasurements, connect, countOf, useTestDatabase } from './helpers/database.js';
+import { INGEST, type MeasurementJson, measurement as m } from './helpers/measurements.js';
 
-let t: TestDatabase;
+const t = useTestDatabase(import.meta.filename);
 let app: ReturnType<typeof testApp>;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
+beforeAll(() => {
   app = testApp(t);
 });
-afterAll(async () => {
-  await t?.drop();
-});
 
-async function clear() {
-  await t.pool.query('DELETE FROM air_quality_run');
-  await t.pool.query('DELETE FROM measurement');
-  await t.pool.query('DELETE FROM location');
-  await t.pool.query('DELETE FROM city');
-}
-
-async function count(table: string): Promise<number> {
-  const [[row]] = await t.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`);
-  return row?.n;
-}
-
-const INGEST = `mutation Ingest($m: [MeasurementInput!]!) {
-  ingestMeasurements(measurements: $m) {
-    received inserted updated unchanged rejected { index reason }
-  }
-}`;
+const count = (table: string) => countOf(t.pool, `SELECT COUNT(*) AS n FROM ${table}`);
 
 const REFRESH = `mutation Refresh($at: DateTime) {
   refreshAirQuality(at: $at) { id evaluatedAt windowStart windowEnd measurements cities durationMs }
@@ -39,30 +21,9 @@ const REFRESH = `mutation Refresh($at: DateTime) {
 const WINDOW_FIELDS = `city { name country } windowStart windowEnd belaqi eaqi run { id evaluatedAt }
   pollutants { parameter unit average min max count locations latestMeasuredAt belaqi eaqi }`;
 
-interface Input {
-  location: string;
-  city: string;
-  country: string;
-  parameter: string;
-  value: number;
-  unit: string;
-  measuredAt: string;
-  latitude?: number;
-  longitude?: number;
-}
+type Input = MeasurementJson;
 
 const AT = '2026-05-01T12:00:00.000Z';
-
-function m(
-  city: string,
-  location: string,
-  parameter: string,
-  value: number,
-  measuredAt: string,
-  unit = 'µg/m³',
-): Input {
-  return { city, location, country: 'BE', parameter, value, unit, measuredAt };
-}
 
 /** The data set: edges of the window, ppm, band bounds, a city with only old data. */
 const DATA: Input[] = [
@@ -79,37 +40,9 @@ const DATA: Input[] = [
   m('Leuven', 'BETL001', 'PM10', 12, '2026-05-01T08:00:00Z'),
 ];
 
-// The reference tables of docs/database.md, written out again here so that the test does not
-// read the database's copy: inclusive upper bounds of BelAQI levels 1-9 (10 above) and EAQI
-// levels 1-6.
-const BELAQI: Record<string, number[]> = {
-  pm10: [10, 20, 35, 45, 60, 80, 95, 110, 140],
-  pm25: [3.5, 7.5, 10, 15, 20, 35, 50, 60, 75],
-  o3: [30, 65, 75, 90, 110, 150, 180, 210, 240],
-  no2: [10, 15, 20, 30, 40, 45, 50, 60, 75],
-};
-const EAQI: Record<string, number[]> = {
-  pm25: [10, 20, 25, 50, 75, 800],
-  pm10: [20, 40, 50, 100, 150, 1200],
-  no2: [40, 90, 120, 230, 340, 1000],
-  o3: [50, 100, 130, 240, 380, 800],
-  so2: [100, 200, 350, 500, 750, 1250],
-};
+// Levels from the reference model of the tests (helpers/air-quality-reference.ts), which does not
+// read the database's copy of the tables: the EAQI levels 1-6 by their GraphQL names.
 const EAQI_NAMES = ['GOOD', 'FAIR', 'MODERATE', 'POOR', 'VERY_POOR', 'EXTREMELY_POOR'];
-const MOLAR_MASS: Record<string, number> = { no2: 46.0055, o3: 47.9982, so2: 64.066, co: 28.01 };
-
-function belaqi(code: string, value: number): number | null {
-  const bounds = BELAQI[code];
-  if (!bounds) return null;
-  const index = bounds.findIndex((bound) => value <= bound);
-  return index === -1 ? 10 : index + 1;
-}
-function eaqi(code: string, value: number): number | null {
-  const bounds = EAQI[code];
-  if (!bounds) return null;
-  const index = bounds.findIndex((bound) => value <= bound);
-  return index === -1 ? 6 : index + 1;
-}
 
 /** The windows at `at`, computed from the inputs alone, shaped like the GraphQL answer. */
 function expectedWindows(inputs: Input[], at: string) {
@@ -121,8 +54,7 @@ function expectedWindows(inputs: Input[], at: string) {
     const time = Date.parse(input.measuredAt);
     if (!(time > start && time <= end)) continue;
     const code = input.parameter.toLowerCase();
-    const value =
-      input.unit === 'ppm' ? (input.value * 1000 * (MOLAR_MASS[code] ?? 0)) / 24.45 : input.value;
+    const value = toMicrograms(code, input.value, input.unit);
     const city = groups.get(input.city) ?? new Map<string, Point[]>();
     groups.set(input.city, city);
     const list = city.get(code) ?? [];
@@ -144,8 +76,8 @@ function expectedWindows(inputs: Input[], at: string) {
           count: values.length,
           locations: new Set(list.map((x) => x.location)).size,
           latestMeasuredAt: new Date(Math.max(...list.map((x) => x.time))).toISOString(),
-          belaqi: belaqi(code, average),
-          eaqi: eaqi(code, average),
+          belaqi: belaqiLevel(code, average),
+          eaqi: eaqiLevel(code, average),
         };
       });
     const worst = (levels: (number | null)[]) => {
@@ -185,7 +117,7 @@ function expectSameWindows(actual: any[], expected: ReturnType<typeof expectedWi
 }
 
 describe('the GraphQL API', () => {
-  beforeEach(clear);
+  beforeEach(() => clearMeasurements(t.pool));
 
   it('ingest, refresh, query: the windows are exactly what the data says', async () => {
     const ingested = await graphql(app, INGEST, { m: DATA }, withToken);

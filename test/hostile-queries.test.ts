@@ -7,34 +7,17 @@ import {
   isNonNullType,
   isObjectType,
 } from 'graphql';
-import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { expectedError, rateLimited } from '../src/errors/expected-errors.js';
 import { schema } from '../src/schema/index.js';
-import { graphql, TOKEN, testApp, withToken } from './helpers/app.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { graphql, TOKEN, testApp, useApps, withToken } from './helpers/app.js';
+import { countOf, useTestDatabase } from './helpers/database.js';
 import { wsClient, wsSubscribe } from './helpers/live-clients.js';
+import { ingestMutation, measurement, minutesAgo } from './helpers/measurements.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-});
-afterAll(async () => {
-  await t?.drop();
-});
-
-const started: { stop(graceMs?: number): Promise<void> }[] = [];
-afterAll(async () => {
-  for (const app of started) await app.stop(1000);
-});
-
+const t = useTestDatabase(import.meta.filename);
 /** An app listening on a free port, with its graphql-ws URL; stopped at the end of the file. */
-async function listening(env: Record<string, string> = {}, options: { clock?: () => number } = {}) {
-  const app = testApp(t, env, options);
-  const { port } = await app.start(0, '127.0.0.1');
-  started.push(app);
-  return { app, wsUrl: `ws://127.0.0.1:${port}/graphql` };
-}
+const listening = useApps(t, 'all').listen;
 
 /** Runs one operation over graphql-ws and waits for its end: results, or the error message. */
 async function overWs(wsUrl: string, query: string, connectionParams?: Record<string, unknown>) {
@@ -49,10 +32,7 @@ async function overWs(wsUrl: string, query: string, connectionParams?: Record<st
   }
 }
 
-async function measurements(): Promise<number> {
-  const [[row]] = await t.pool.query<RowDataPacket[]>('SELECT COUNT(*) AS n FROM measurement');
-  return Number(row?.n);
-}
+const measurements = () => countOf(t.pool, 'SELECT COUNT(*) AS n FROM measurement');
 
 const aliased = (n: number, field = 'airQualityRuns(last: 1) { id }', prefix = 'a') =>
   Array.from({ length: n }, (_, i) => `${prefix}${i}: ${field}`).join(' ');
@@ -102,22 +82,17 @@ describe('limits on the document', () => {
   });
 
   it('leaves a batch of 1,000 measurements in a variable well within the token limit', async () => {
-    const at = new Date(Date.now() - 3_600_000).toISOString();
-    const batch = Array.from({ length: 1000 }, (_, i) => ({
-      location: `TOKENS${i % 10}`,
-      city: 'Tokenville',
-      country: 'BE',
-      parameter: 'PM10',
-      value: i,
-      unit: 'µg/m³',
-      measuredAt: new Date(Date.parse(at) - Math.floor(i / 10) * 60_000).toISOString(),
-    }));
-    const stored = await graphql(
-      app,
-      'mutation($m: [MeasurementInput!]!) { ingestMeasurements(measurements: $m) { received inserted } }',
-      { m: batch },
-      withToken,
+    const now = Date.now();
+    const batch = Array.from({ length: 1000 }, (_, i) =>
+      measurement(
+        'Tokenville',
+        `TOKENS${i % 10}`,
+        'PM10',
+        i,
+        minutesAgo(60 + Math.floor(i / 10), now),
+      ),
     );
+    const stored = await graphql(app, ingestMutation('received inserted'), { m: batch }, withToken);
     expect(stored.errors).toBeUndefined();
     expect(stored.data).toEqual({ ingestMeasurements: { received: 1000, inserted: 1000 } });
   });
@@ -439,19 +414,12 @@ describe('production mode', () => {
 
 describe('write rate limit per token', () => {
   const OTHER = 'other-token';
-  const INGEST =
-    'mutation($m: [MeasurementInput!]!) { ingestMeasurements(measurements: $m) { received inserted unchanged } }';
+  const INGEST = ingestMutation('received inserted unchanged');
   /** n distinct measurements of one station, minutes apart, the newest an hour ago. */
   const batch = (station: string, n: number) =>
-    Array.from({ length: n }, (_, i) => ({
-      location: station,
-      city: 'Ratelimit',
-      country: 'BE',
-      parameter: 'NO2',
-      value: i,
-      unit: 'µg/m³',
-      measuredAt: new Date(Date.now() - 3_600_000 - i * 60_000).toISOString(),
-    }));
+    Array.from({ length: n }, (_, i) =>
+      measurement('Ratelimit', station, 'NO2', i, minutesAgo(60 + i)),
+    );
 
   // 100 measurements per second, 1,100 at once: a full batch of 1,000 (1,100 with its overhead).
   const env = {

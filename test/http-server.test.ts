@@ -1,34 +1,18 @@
 import { request as httpRequest } from 'node:http';
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN, testApp } from './helpers/app.js';
-import {
-  connect,
-  createTestDatabase,
-  type TestDatabase,
-  waitFor,
-  withEventScheduler,
-} from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { listen, TOKEN, testApp, useApp } from './helpers/app.js';
+import { connect, useTestDatabase, waitFor, withEventScheduler } from './helpers/database.js';
+import { INGEST, measurement } from './helpers/measurements.js';
 
-let t: TestDatabase;
-let app: ReturnType<typeof testApp>;
-let base: string;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-  app = testApp(t, { MAX_BODY_BYTES: String(64 * 1024) });
-  const { port } = await app.start(0, '127.0.0.1');
-  base = `http://127.0.0.1:${port}`;
-});
-afterAll(async () => {
-  await app?.stop();
-  await t?.drop();
-});
+const t = useTestDatabase(import.meta.filename);
+const api = useApp(t, { env: { MAX_BODY_BYTES: String(64 * 1024) } });
 
 const LOCK = "belair_lock_name('refresh_air_quality')";
 
 describe('the HTTP server', () => {
   it('is alive at /healthz', async () => {
-    const response = await fetch(`${base}/healthz`);
+    const response = await fetch(`${api.base}/healthz`);
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({ status: 'ok' });
   });
@@ -49,7 +33,7 @@ describe('the HTTP server', () => {
         'ALTER EVENT refresh_air_quality ON SCHEDULE EVERY 5 MINUTE STARTS UTC_TIMESTAMP() + INTERVAL 1 HOUR ENABLE',
       );
       try {
-        const ready = await fetch(`${base}/readyz`);
+        const ready = await fetch(`${api.base}/readyz`);
         expect(ready.status).toBe(200);
         const body = await ready.json();
         expect(body).toEqual({
@@ -64,7 +48,7 @@ describe('the HTTP server', () => {
       } finally {
         await t.pool.query('ALTER EVENT refresh_air_quality DISABLE');
       }
-      const disabled = await fetch(`${base}/readyz`);
+      const disabled = await fetch(`${api.base}/readyz`);
       expect(disabled.status).toBe(503);
       expect(await disabled.json()).toEqual({
         ready: false,
@@ -79,7 +63,7 @@ describe('the HTTP server', () => {
     });
 
     await withEventScheduler('OFF', async () => {
-      const stopped = await fetch(`${base}/readyz`);
+      const stopped = await fetch(`${api.base}/readyz`);
       expect(stopped.status).toBe(503);
       expect((await stopped.json()).reasons).toEqual([
         'The MariaDB event scheduler is OFF, so windows do not refresh: SET GLOBAL event_scheduler = ON.',
@@ -91,7 +75,7 @@ describe('the HTTP server', () => {
 
   it('is not ready with a stale current run; on a replica only the run age counts', async () => {
     const readyz = async () => {
-      const response = await fetch(`${base}/readyz`);
+      const response = await fetch(`${api.base}/readyz`);
       return { status: response.status, body: await response.json() };
     };
     await t.pool.query('CALL refresh_air_quality(UTC_TIMESTAMP(3) - INTERVAL 1 HOUR)');
@@ -141,7 +125,7 @@ describe('the HTTP server', () => {
   });
 
   it('serves GraphiQL with the example operations to browsers', async () => {
-    const response = await fetch(`${base}/graphql`, { headers: { accept: 'text/html' } });
+    const response = await fetch(`${api.base}/graphql`, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toBe('text/html');
     const html = await response.text();
@@ -163,7 +147,7 @@ describe('the HTTP server', () => {
 
   it('follows GraphQL over HTTP: GET for queries only, the media type asked for', async () => {
     const query = encodeURIComponent('{ airQualityRuns { id } }');
-    const get = await fetch(`${base}/graphql?query=${query}`, {
+    const get = await fetch(`${api.base}/graphql?query=${query}`, {
       headers: { accept: 'application/graphql-response+json' },
     });
     expect(get.status).toBe(200);
@@ -173,7 +157,7 @@ describe('the HTTP server', () => {
     expect(await get.json()).toEqual({ data: { airQualityRuns: [] } });
 
     const mutation = encodeURIComponent('mutation { refreshAirQuality { id } }');
-    const refused = await fetch(`${base}/graphql?query=${mutation}`, {
+    const refused = await fetch(`${api.base}/graphql?query=${mutation}`, {
       headers: { accept: 'application/graphql-response+json', authorization: `Bearer ${TOKEN}` },
     });
     expect(refused.status).toBe(405);
@@ -186,7 +170,7 @@ describe('the HTTP server', () => {
     );
     expect(runs?.n).toBe(0);
 
-    const malformed = await fetch(`${base}/graphql`, {
+    const malformed = await fetch(`${api.base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json' },
       body: '{"query": ',
@@ -205,7 +189,7 @@ describe('the HTTP server', () => {
         },
       ],
     };
-    const declared = await fetch(`${base}/graphql`, {
+    const declared = await fetch(`${api.base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: big,
@@ -215,7 +199,7 @@ describe('the HTTP server', () => {
 
     // Chunked, no content-length: the limit is found while reading.
     const status = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(`${base}/graphql`, {
+      const req = httpRequest(`${api.base}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
       });
@@ -233,7 +217,7 @@ describe('the HTTP server', () => {
     expect(status.status).toBe(413);
     expect(JSON.parse(status.body)).toEqual(expected);
 
-    const small = await fetch(`${base}/graphql`, {
+    const small = await fetch(`${api.base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: '{ cities { name } }' }),
@@ -242,29 +226,24 @@ describe('the HTTP server', () => {
   });
 
   it('takes a full batch of 10,000 measurements in one request at the default limits', async () => {
-    const full = testApp(t);
-    const { port } = await full.start(0, '127.0.0.1');
+    const { app: full, url } = await listen(testApp(t));
     try {
       const measurements = Array.from({ length: 10_000 }, (_, i) => ({
-        location: `BETR${String(i % 50).padStart(3, '0')}`,
-        city: `City ${i % 10}`,
-        country: 'BE',
-        parameter: ['PM25', 'PM10', 'NO2', 'O3'][i % 4],
-        value: (i % 300) / 10,
-        unit: 'µg/m³',
-        measuredAt: new Date(Date.UTC(2026, 3, 1) + i * 1000).toISOString(),
+        ...measurement(
+          `City ${i % 10}`,
+          `BETR${String(i % 50).padStart(3, '0')}`,
+          ['PM25', 'PM10', 'NO2', 'O3'][i % 4] as string,
+          (i % 300) / 10,
+          new Date(Date.UTC(2026, 3, 1) + i * 1000).toISOString(),
+        ),
         latitude: 50.85 + (i % 50) / 100,
         longitude: 4.35,
         sourceName: 'EEA Belgium',
         sourceType: 'government',
       }));
-      const body = JSON.stringify({
-        query:
-          'mutation($m: [MeasurementInput!]!) { ingestMeasurements(measurements: $m) { received inserted updated unchanged rejected { index } } }',
-        variables: { m: measurements },
-      });
+      const body = JSON.stringify({ query: INGEST, variables: { m: measurements } });
       expect(Buffer.byteLength(body)).toBeGreaterThan(2_000_000);
-      const response = await fetch(`http://127.0.0.1:${port}/graphql`, {
+      const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
         body,
@@ -288,13 +267,14 @@ describe('the HTTP server', () => {
   });
 
   it('stops gracefully: no new connections, the request in flight finishes', async () => {
-    const stopping = testApp(t, {}, { refreshWaitSeconds: 30 });
-    const { port } = await stopping.start(0, '127.0.0.1');
+    const { app: stopping, base: stoppingBase } = await listen(
+      testApp(t, {}, { refreshWaitSeconds: 30 }),
+    );
     const other = await connect(t.db);
     try {
       await other.query(`SELECT GET_LOCK(${LOCK}, 0)`);
       // A refresh that waits for the lock the other connection holds: in flight.
-      const inFlight = fetch(`http://127.0.0.1:${port}/graphql`, {
+      const inFlight = fetch(`${stoppingBase}/graphql`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
         body: JSON.stringify({
@@ -312,7 +292,7 @@ describe('the HTTP server', () => {
         'the refresh to wait for the lock',
       );
       const stopped = stopping.stop();
-      await expect(fetch(`http://127.0.0.1:${port}/healthz`)).rejects.toThrow();
+      await expect(fetch(`${stoppingBase}/healthz`)).rejects.toThrow();
       await other.query(`DO RELEASE_LOCK(${LOCK})`);
       const response = await inFlight;
       expect(response.status).toBe(200);

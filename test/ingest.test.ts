@@ -1,29 +1,18 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { BatchTooLargeError, ingestMeasurements } from '../src/ingest/ingest-measurements.js';
 import type { MeasurementItem } from '../src/ingest/validate-measurement.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { clearMeasurements, useTestDatabase } from './helpers/database.js';
+import { measurement } from './helpers/measurements.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = useTestDatabase(import.meta.filename);
 
 /** The server's clock as the tests set it. */
 const NOW = new Date('2026-05-01T12:00:00.000Z');
 
 function item(overrides: Partial<Record<keyof MeasurementItem, unknown>> = {}): MeasurementItem {
   return {
-    location: 'BETR801',
-    city: 'Antwerpen',
-    country: 'BE',
-    parameter: 'pm10',
-    value: 21.5,
-    unit: 'µg/m³',
-    measuredAt: '2026-05-01T10:00:00Z',
+    ...measurement('Antwerpen', 'BETR801', 'pm10', 21.5, '2026-05-01T10:00:00Z'),
     latitude: 51.2094,
     longitude: 4.4314,
     sourceName: 'EEA Belgium',
@@ -47,14 +36,8 @@ async function storedMeasurements() {
     ORDER BY c.country, c.name, l.name, m.pollutant, m.measured_at`);
 }
 
-async function clear() {
-  await t.pool.query('DELETE FROM measurement');
-  await t.pool.query('DELETE FROM location');
-  await t.pool.query('DELETE FROM city');
-}
-
 describe('ingestMeasurements', () => {
-  beforeEach(clear);
+  beforeEach(() => clearMeasurements(t.pool));
 
   it('stores a batch with its city and station, normalising the country', async () => {
     const result = await ingestMeasurements(
@@ -346,6 +329,39 @@ describe('ingestMeasurements', () => {
       'SELECT COUNT(*) AS n, SUM(original_value >= 1000) AS changed FROM measurement',
     );
     expect(count).toEqual({ n: 3300, changed: 700 });
+  });
+
+  it('creates more cities and stations than one statement names, and finds them all again', async () => {
+    // 1,200 stations in 600 cities: more than the 500 rows a statement looks up or inserts.
+    const batch = Array.from({ length: 1200 }, (_, i) =>
+      item({ city: `City ${i % 600}`, location: `S${i}`, value: i % 100 }),
+    );
+    expect(await ingestMeasurements(t.pool, batch, { now: NOW })).toEqual({
+      received: 1200,
+      inserted: 1200,
+      updated: 0,
+      unchanged: 0,
+      rejected: [],
+    });
+    const counts = () =>
+      rows(
+        'SELECT (SELECT COUNT(*) FROM city) AS c, (SELECT COUNT(*) FROM location) AS l, (SELECT MAX(id) FROM location) AS lastLocation',
+      );
+    const [before] = await counts();
+    expect(before).toMatchObject({ c: 600, l: 1200 });
+    // Each station in its own city (S<i> in City <i mod 600>), with its one measurement.
+    expect(
+      await rows(
+        `SELECT COUNT(*) AS n FROM measurement m JOIN location l ON l.id = m.location_id
+         JOIN city c ON c.id = l.city_id WHERE c.name = CONCAT('City ', SUBSTRING(l.name, 2) MOD 600)`,
+      ),
+    ).toEqual([{ n: 1200 }]);
+    // The same batch again: every station found, none inserted, no id burnt.
+    expect(await ingestMeasurements(t.pool, batch, { now: NOW })).toMatchObject({
+      inserted: 0,
+      unchanged: 1200,
+    });
+    expect(await counts()).toEqual([before]);
   });
 
   it('stores nothing of the batch when the transaction fails', async () => {

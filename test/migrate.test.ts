@@ -1,32 +1,22 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { DatabaseConfig } from '../src/config/config.js';
 import { lockNameFor, MigrationError, migrate, SQL_DIR } from '../src/db/migrate.js';
-import { SqlScriptError, splitSqlScript } from '../src/db/sql-script.js';
-import {
-  createTestDatabase,
-  type TestDatabase,
-  testServer,
-  withEventScheduler,
-} from './helpers/database.js';
+import { splitSqlScript } from '../src/db/sql-script.js';
+import { useScratchDatabases, useTestDatabase, withEventScheduler } from './helpers/database.js';
 import { runMariadbClient } from './helpers/mariadb-client.js';
 import { schemaFingerprint } from './helpers/schema-fingerprint.js';
 
 const FIXTURE_DIR = fileURLToPath(new URL('./fixtures/client-split/', import.meta.url));
 
-let t: TestDatabase;
-const created: string[] = []; // databases this file creates besides t, dropped at the end
-
-function scratch(purpose: string): DatabaseConfig {
-  const database = `belair_t_migrate_${purpose}_${randomBytes(3).toString('hex')}`;
-  created.push(database);
-  return { ...testServer(), database };
-}
+const t = useTestDatabase(import.meta.filename);
+/** Databases this file creates besides t, dropped at the end. */
+const scratchDatabases = useScratchDatabases();
+const scratch = (purpose: string) => scratchDatabases(`migrate_${purpose}`);
 
 async function createEmpty(db: DatabaseConfig) {
   await t.pool.query(
@@ -45,15 +35,6 @@ async function disableEvents(database: string) {
 
 const fingerprint = (database: string, sessionAndTime = true) =>
   schemaFingerprint(t.pool, database, { sessionAndTime });
-
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-});
-
-afterAll(async () => {
-  for (const database of created) await t?.pool.query(`DROP DATABASE IF EXISTS \`${database}\``);
-  await t?.drop();
-});
 
 describe('migrate', () => {
   const fresh = scratch('fresh');
@@ -254,104 +235,5 @@ describe('the event scheduler', () => {
       );
       expect(state?.state).toBe('ON');
     });
-  });
-});
-
-describe('splitSqlScript', () => {
-  it('splits at the delimiter, outside quotes and comments, with the line each statement starts on', () => {
-    const script = [
-      '-- header; with a semicolon',
-      'SELECT 1;',
-      '',
-      "SELECT ';' AS a,",
-      '  "--" AS b, `x;y` AS c; SELECT 3;',
-      '/* a ; comment */ SELECT 4',
-    ].join('\n');
-    expect(splitSqlScript(script)).toEqual([
-      { sql: 'SELECT 1', line: 2 },
-      { sql: 'SELECT \';\' AS a,\n  "--" AS b, `x;y` AS c', line: 4 },
-      { sql: 'SELECT 3', line: 5 },
-      { sql: ' SELECT 4', line: 6 },
-    ]);
-  });
-
-  it('reads CRLF files as LF files', () => {
-    const lf =
-      'DELIMITER //\nCREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\nEND //\nDELIMITER ;\nSELECT 2;\n';
-    const crlf = lf.replaceAll('\n', '\r\n');
-    expect(splitSqlScript(crlf)).toEqual(splitSqlScript(lf));
-    expect(splitSqlScript(crlf)).toEqual([
-      { sql: 'CREATE PROCEDURE p()\nBEGIN\n  SELECT 1;\nEND', line: 2 },
-      { sql: 'SELECT 2', line: 7 },
-    ]);
-  });
-
-  it('changes the delimiter with DELIMITER, any case, quoted or not, and never sends it', () => {
-    const script = [
-      'delimiter $$',
-      'SELECT 1; SELECT 2 $$',
-      "  Delimiter ';;'",
-      'SELECT "$$";;',
-      'DELIMITER ;',
-      'SELECT 3;',
-    ].join('\n');
-    expect(splitSqlScript(script).map((s) => s.sql)).toEqual([
-      'SELECT 1; SELECT 2',
-      'SELECT "$$"',
-      'SELECT 3',
-    ]);
-  });
-
-  it('drops comments as the client does, keeping executable comments and the words apart', () => {
-    const script = [
-      'SELECT 1 -- one',
-      '  # two',
-      '  + 2/* three */+ 3 /* four',
-      ' still four */ AS n, 8--1 AS m, /*! 5 */ 6;',
-      '--no space at the start of a statement is a comment too',
-      '/*M!100000 SELECT 7 */;',
-    ].join('\n');
-    expect(splitSqlScript(script).map((s) => s.sql)).toEqual([
-      'SELECT 1 \n  \n  + 2 + 3  AS n, 8--1 AS m, /*! 5 */ 6',
-      '/*M!100000 SELECT 7 */',
-    ]);
-  });
-
-  it('keeps backslash escapes in strings and drops a statement of nothing but comments', () => {
-    expect(splitSqlScript('SELECT \'it\\\'s; fine\', "a\\"b";\n-- only a comment\n;\n')).toEqual([
-      { sql: 'SELECT \'it\\\'s; fine\', "a\\"b"', line: 1 },
-    ]);
-  });
-
-  it('the fixture: 16 statements, as the client sends them', async () => {
-    const statements = splitSqlScript(await readFile(join(FIXTURE_DIR, 'script.sql'), 'utf8'));
-    expect(statements).toHaveLength(16);
-    expect(statements.map((s) => s.line)).toEqual([
-      6, 8, 14, 15, 16, 17, 19, 19, 22, 34, 39, 40, 42, 43, 44, 45,
-    ]);
-  });
-
-  it('refuses what the client would read differently, naming the line', () => {
-    const refusal = (script: string) => {
-      try {
-        splitSqlScript(script);
-      } catch (error) {
-        return error instanceof SqlScriptError ? error.message : `not a SqlScriptError: ${error}`;
-      }
-      return 'accepted';
-    };
-    expect(refusal('SELECT 1;\nSELECT 2\\g\n')).toBe(
-      'line 2: the client command \\g is not supported here; end statements with the delimiter',
-    );
-    expect(refusal('SELECT 1; DELIMITER //\n')).toBe(
-      'line 1: DELIMITER must start a line of its own, after the previous statement has ended',
-    );
-    expect(refusal('\nDELIMITER\n')).toBe(
-      "line 2: DELIMITER must be followed by a delimiter, such as $$ or ';'",
-    );
-    expect(refusal('USE other\nSELECT 1;\n')).toBe(
-      'line 1: "USE other" is a command of the mariadb client, not supported here',
-    );
-    expect(refusal('USE other;\nSELECT \\N;\n')).toBe('accepted');
   });
 });

@@ -1,32 +1,21 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql, testApp, withToken } from './helpers/app.js';
-import { createPool, createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { createPool, useTestDatabase } from './helpers/database.js';
+import { INGEST, measurement, minutesAgo } from './helpers/measurements.js';
 
 const POOL_SIZE = 2;
 const ACQUIRE_TIMEOUT_MS = 300;
 
-const INGEST = `mutation ($m: [MeasurementInput!]!) {
-  ingestMeasurements(measurements: $m) { received inserted updated unchanged rejected { index reason } }
-}`;
-
-const measuredAt = (minutesAgo: number) => new Date(Date.now() - minutesAgo * 60_000).toISOString();
-
 function batch(location: string, size: number) {
-  return Array.from({ length: size }, (_, i) => ({
-    location,
-    city: 'Antwerpen',
-    country: 'BE',
-    parameter: 'PM10',
-    value: 10 + i,
-    unit: 'µg/m³',
-    measuredAt: measuredAt(10 + i),
-  }));
+  return Array.from({ length: size }, (_, i) =>
+    measurement('Antwerpen', location, 'PM10', 10 + i, minutesAgo(10 + i)),
+  );
 }
 
 const EXHAUSTED = `the pool is exhausted: all ${POOL_SIZE} database connections stayed busy for ${ACQUIRE_TIMEOUT_MS} ms (DB_POOL_SIZE, DB_ACQUIRE_TIMEOUT_MS)`;
 
-let t: TestDatabase;
+const t = useTestDatabase(import.meta.filename);
 let pool: Pool;
 let app: ReturnType<typeof testApp>;
 
@@ -39,15 +28,13 @@ async function stored(location: string): Promise<number> {
   return Number(row?.n);
 }
 
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
+beforeAll(() => {
   pool = createPool(t.db, POOL_SIZE, { acquireTimeoutMs: ACQUIRE_TIMEOUT_MS });
   app = testApp(t, {}, { pool });
 });
 
 afterAll(async () => {
   await pool?.end();
-  await t?.drop();
 });
 
 describe('an exhausted pool', () => {

@@ -4,12 +4,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   callRefresh,
   connect,
-  createTestDatabase,
-  type TestDatabase,
+  useTestDatabase,
   waitFor,
   withEventScheduler,
 } from './helpers/database.js';
 import { sseSubscribe, wsClient, wsSubscribe } from './helpers/live-clients.js';
+import { INGEST, measurement as measurementOf, minutesAgo } from './helpers/measurements.js';
 
 const TOKEN = 'signals-token';
 const STATION = 'BETR-SIGNAL';
@@ -24,7 +24,7 @@ interface ApiProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-let t: TestDatabase;
+const t = useTestDatabase(import.meta.filename);
 let blocker: Connection;
 const started: ChildProcess[] = [];
 /** One instant for the whole file, so that every batch names the same measurements. */
@@ -59,16 +59,8 @@ async function startApi(): Promise<ApiProcess> {
   });
 }
 
-function measurement(minutesAgo: number, value: number) {
-  return {
-    location: STATION,
-    city: 'Antwerpen',
-    country: 'BE',
-    parameter: 'PM10',
-    value,
-    unit: 'µg/m³',
-    measuredAt: new Date(now - minutesAgo * MINUTE).toISOString(),
-  };
+function measurement(minutes: number, value: number) {
+  return measurementOf('Antwerpen', STATION, 'PM10', value, minutesAgo(minutes, now));
 }
 
 /**
@@ -83,12 +75,7 @@ function ingest(api: ApiProcess, items: unknown[]) {
   return fetch(`${api.base}/graphql`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-    body: JSON.stringify({
-      query: `mutation ($m: [MeasurementInput!]!) {
-        ingestMeasurements(measurements: $m) { received inserted updated unchanged rejected { index } }
-      }`,
-      variables: { m: items },
-    }),
+    body: JSON.stringify({ query: INGEST, variables: { m: items } }),
   });
 }
 
@@ -184,7 +171,6 @@ function untilNoTransaction(): Promise<true> {
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
   blocker = await connect(t.db);
 });
 
@@ -192,7 +178,6 @@ afterAll(async () => {
   for (const child of started)
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await blocker?.end();
-  await t?.drop();
 });
 
 describe('the API process under signals', () => {

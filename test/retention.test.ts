@@ -1,6 +1,6 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { connect, createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { connect, useTestDatabase } from './helpers/database.js';
 import {
   DAY,
   HOUR,
@@ -13,7 +13,7 @@ import {
 
 const P = Date.parse('2026-06-01T00:00:00.000Z'); // the instant every purge here runs at
 
-let t: TestDatabase;
+const t = useTestDatabase(import.meta.filename);
 let station: number;
 let other: number;
 
@@ -72,7 +72,6 @@ const DEFAULTS = {
 };
 
 beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
   const city = await insertCity(t.pool, 'BE', 'Gent');
   station = await insertLocation(t.pool, city, 'BETR02');
   other = await insertLocation(t.pool, city, 'BETR03');
@@ -82,10 +81,6 @@ beforeEach(async () => {
   await t.pool.query('DELETE FROM air_quality_run'); // and, by cascade, city_air_quality
   await t.pool.query('DELETE FROM measurement');
   for (const [name, value] of Object.entries(DEFAULTS)) await setSetting(name, value);
-});
-
-afterAll(async () => {
-  await t?.drop();
 });
 
 describe('purge_old_data', () => {

@@ -1,17 +1,18 @@
-import type { YogaLogger } from 'graphql-yoga';
-import type { Pool } from 'mysql2/promise';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../src/config/config.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { printSchemaText } from '../src/schema/print.js';
-import { type App, buildApp } from '../src/server/app.js';
 import { graphiqlTabs } from '../src/server/graphiql-examples.js';
-import { graphql, TOKEN, testApp, withToken } from './helpers/app.js';
+import {
+  graphql,
+  refreshMutation as refreshThroughApp,
+  TOKEN,
+  useApp,
+  withToken,
+} from './helpers/app.js';
+import { countingPool } from './helpers/counting-pool.js';
 import {
   callRefresh as callRefreshElsewhere,
   connect,
-  createPool,
-  createTestDatabase,
-  type TestDatabase,
+  useTestDatabase,
   withEventScheduler,
 } from './helpers/database.js';
 import {
@@ -19,54 +20,28 @@ import {
   type Received,
   rawWsMessages,
   sseSubscribe,
-  startTcpProxy,
-  type TcpProxy,
   until,
   wsClient,
   wsSubscribe,
 } from './helpers/live-clients.js';
+import { ingestMutation, measurement, minutesAgo } from './helpers/measurements.js';
+import { useProxiedPool } from './helpers/tcp-proxy.js';
 
-/** The app's pool, counting every statement sent through it. */
-function countStatements(pool: Pool): { pool: Pool; count: () => number } {
-  let count = 0;
-  const counted = new Proxy(pool, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if ((property !== 'query' && property !== 'execute') || typeof value !== 'function') {
-        return value;
-      }
-      return (...args: unknown[]) => {
-        count += 1;
-        return value.apply(target, args);
-      };
-    },
-  });
-  return { pool: counted, count: () => count };
-}
-
-/** A logger that keeps the live feed's messages. */
-function liveLogger() {
-  const warnings: string[] = [];
-  const infos: string[] = [];
-  const errors: unknown[][] = [];
-  const logger: YogaLogger = {
-    debug: () => {},
-    info: (message) => void infos.push(String(message)),
-    warn: (message) => void warnings.push(String(message)),
-    error: (...args) => void errors.push(args),
+const t = useTestDatabase(import.meta.filename);
+// The app reaches MariaDB through a proxy the outage test cuts; the test itself goes direct.
+const proxied = useProxiedPool(t, 8);
+/** The app's pool, recording every statement sent through it. */
+let counted: ReturnType<typeof countingPool>;
+const api = useApp(t, () => {
+  counted = countingPool(proxied.pool);
+  return {
+    env: { POLL_INTERVAL_MS: '50' },
+    // Queries keep the poller running for 100 ms only, so that each test ends with it stopped.
+    options: { pool: counted.pool, live: { maxBackoffMs: 400, queryIdleMs: 100 } },
   };
-  return { logger, warnings, infos, errors };
-}
-
-let t: TestDatabase;
-let proxy: TcpProxy;
-let appPool: Pool;
-let counted: ReturnType<typeof countStatements>;
-let log: ReturnType<typeof liveLogger>;
-let app: App;
-let httpUrl: string;
-let wsUrl: string;
+});
 const open: { dispose: () => unknown }[] = [];
+const liveStats = () => api.app.liveStats();
 
 const FIELDS = `city { name country latitude longitude } run { id evaluatedAt } windowStart windowEnd
   belaqi eaqi pollutants { parameter unit average min max count locations latestMeasuredAt belaqi eaqi }`;
@@ -76,16 +51,10 @@ const WINDOWS: Operation = {
 };
 const RUNS: Operation = { query: 'subscription { airQualityRuns { id evaluatedAt } }' };
 
-const minutesAgo = (minutes: number) => new Date(Date.now() - minutes * 60_000).toISOString();
-
-function measurement(city: string, location: string, parameter: string, value: number, at: string) {
-  return { city, location, country: 'BE', parameter, value, unit: 'µg/m³', measuredAt: at };
-}
-
 async function ingest(measurements: ReturnType<typeof measurement>[]) {
   const result = await graphql(
-    app,
-    `mutation ($m: [MeasurementInput!]!) { ingestMeasurements(measurements: $m) { inserted rejected { reason } } }`,
+    api.app,
+    ingestMutation('inserted rejected { reason }'),
     { m: measurements },
     withToken,
   );
@@ -95,7 +64,7 @@ async function ingest(measurements: ReturnType<typeof measurement>[]) {
 /** What Query.airQuality answers for the two cities, in the subscription's shape. */
 async function queriedWindows() {
   const result = await graphql(
-    app,
+    api.app,
     `query ($cities: [String!]) { airQuality(cities: $cities) { ${FIELDS} } }`,
     WINDOWS.variables,
   );
@@ -105,16 +74,7 @@ async function queriedWindows() {
 }
 
 /** A run through the app's own mutation. */
-async function refreshMutation(at?: string): Promise<number> {
-  const result = await graphql(
-    app,
-    'mutation ($at: DateTime) { refreshAirQuality(at: $at) { id } }',
-    { at },
-    withToken,
-  );
-  expect(result.errors).toBeUndefined();
-  return Number(result.data.refreshAirQuality.id);
-}
+const refreshMutation = (at?: string) => refreshThroughApp(api.app, at);
 
 /** A run as another client (Adminer, a script) would make it, past the app's pool. */
 const callRefresh = () => callRefreshElsewhere(t.db);
@@ -145,7 +105,7 @@ function hasRun(received: Received, runId: number) {
 }
 
 function subscribeOverWs(operation: Operation) {
-  const client = wsClient(wsUrl);
+  const client = wsClient(api.wsUrl);
   const received = wsSubscribe(client, operation);
   const handle = { dispose: () => client.dispose() };
   open.push(handle);
@@ -153,7 +113,7 @@ function subscribeOverWs(operation: Operation) {
 }
 
 function subscribeOverSse(operation: Operation) {
-  const received = sseSubscribe(httpUrl, operation);
+  const received = sseSubscribe(api.url, operation);
   open.push(received);
   return received;
 }
@@ -161,7 +121,7 @@ function subscribeOverSse(operation: Operation) {
 /** Resolves when no subscription listens and the poller has stopped. */
 function untilIdle() {
   return until(() => {
-    const { poller: feed, connections } = app.liveStats();
+    const { poller: feed, connections } = liveStats();
     return (
       feed.listeners === 0 &&
       feed.waiting === 0 &&
@@ -174,24 +134,6 @@ function untilIdle() {
 }
 
 beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-  // The app reaches MariaDB through a proxy the outage test cuts; the test itself goes direct.
-  proxy = await startTcpProxy({ host: t.db.host, port: t.db.port });
-  appPool = createPool({ ...t.db, host: '127.0.0.1', port: proxy.port }, 8);
-  counted = countStatements(appPool);
-  log = liveLogger();
-  app = buildApp({
-    pool: counted.pool,
-    config: { ...loadConfig({ API_TOKENS: TOKEN, POLL_INTERVAL_MS: '50' }), db: t.db },
-    logger: log.logger,
-    refreshWaitSeconds: 1,
-    // Queries keep the poller running for 100 ms only, so that each test ends with it stopped.
-    live: { maxBackoffMs: 400, queryIdleMs: 100 },
-  });
-  const { port } = await app.start(0, '127.0.0.1');
-  httpUrl = `http://127.0.0.1:${port}/graphql`;
-  wsUrl = `ws://127.0.0.1:${port}/graphql`;
-
   await ingest([
     measurement('Antwerpen', 'BETR801', 'PM10', 20, minutesAgo(30)),
     measurement('Antwerpen', 'BETR802', 'NO2', 25, minutesAgo(40)),
@@ -207,13 +149,6 @@ beforeAll(async () => {
 afterEach(async () => {
   for (const handle of open.splice(0)) await handle.dispose();
   await untilIdle();
-});
-
-afterAll(async () => {
-  await app?.stop();
-  await appPool?.end();
-  await proxy?.close();
-  await t?.drop();
 });
 
 describe('Subscription', () => {
@@ -263,8 +198,8 @@ describe('Subscription', () => {
     await settle.end();
     // Queries answer from the feed's snapshot, at most one poll interval behind MariaDB: wait for
     // a poll that started after the last run.
-    const polled = app.liveStats().poller.polls;
-    await until(() => app.liveStats().poller.polls >= polled + 2, 'a poll after the last run');
+    const polled = liveStats().poller.polls;
+    await until(() => liveStats().poller.polls >= polled + 2, 'a poll after the last run');
     const byEvent = await queriedWindows();
     const eventRun = Number(byEvent[0]?.run.id);
     expect(eventRun).toBeGreaterThan(firstRun);
@@ -295,9 +230,9 @@ describe('Subscription', () => {
 
   it('costs the same statements per poll and one execution per event for 1 and for 500 subscribers', async () => {
     const counters = () => {
-      const { poller: feed, execution } = app.liveStats();
+      const { poller: feed, execution } = liveStats();
       return {
-        statements: counted.count(),
+        statements: counted.statements.length,
         feedStatements: feed.statements,
         polls: feed.polls,
         loads: feed.loads,
@@ -332,7 +267,7 @@ describe('Subscription', () => {
     const beforeJoining = counters();
     const many = [...one];
     for (let socket = 0; socket < 10; socket += 1) {
-      const client = wsClient(wsUrl);
+      const client = wsClient(api.wsUrl);
       open.push({ dispose: () => client.dispose() });
       for (let i = 0; i < (socket === 0 ? 49 : 50); i += 1) many.push(wsSubscribe(client, WINDOWS));
     }
@@ -341,7 +276,7 @@ describe('Subscription', () => {
     }
     const joining = delta(beforeJoining, counters());
     expect(many).toHaveLength(500);
-    expect(app.liveStats().poller.listeners).toBe(500);
+    expect(liveStats().poller.listeners).toBe(500);
     expect(joining.executions).toBe(0);
     expect(joining.deliveries).toBe(2 * 499);
     expect(joining.statements).toBe(joining.polls);
@@ -365,17 +300,17 @@ describe('Subscription', () => {
   it('stops polling when the last subscriber leaves, and polls afresh when one comes', async () => {
     const first = subscribeOverWs(RUNS);
     await first.until((r) => r.results.length === 1, 'the current run');
-    const running = app.liveStats().poller;
+    const running = liveStats().poller;
     expect(running.timerActive || running.polling).toBe(true);
     const before = Number(first.values('airQualityRuns')[0].id);
     await open.splice(0)[0]?.dispose();
     await untilIdle();
 
     // While nobody listens, a run lands: the poller does not see it...
-    const stopped = app.liveStats().poller;
+    const stopped = liveStats().poller;
     const run = await callRefresh();
     expect(run).toBeGreaterThan(before);
-    expect(app.liveStats().poller).toEqual(stopped);
+    expect(liveStats().poller).toEqual(stopped);
     expect(stopped.currentRunId).toBe(before);
 
     // ...and the next subscriber waits for a fresh poll instead of the stale snapshot.
@@ -384,13 +319,13 @@ describe('Subscription', () => {
     expect(next.values('airQualityRuns')).toEqual([
       { id: String(run), evaluatedAt: expect.any(String) },
     ]);
-    const restarted = app.liveStats().poller;
+    const restarted = liveStats().poller;
     expect(restarted.polls).toBeGreaterThan(stopped.polls);
     expect(restarted.timerActive || restarted.polling).toBe(true);
   });
 
   it('leaves no listener, timer or iterator behind 1,000 sockets opened and closed', async () => {
-    const clients = Array.from({ length: 1000 }, () => wsClient(wsUrl));
+    const clients = Array.from({ length: 1000 }, () => wsClient(api.wsUrl));
     const subscriptions = clients.map((client, i) =>
       wsSubscribe(client, i % 2 === 0 ? RUNS : WINDOWS),
     );
@@ -398,7 +333,7 @@ describe('Subscription', () => {
     for (const received of [...subscriptions, ...streams]) {
       await received.until((r) => r.results.length >= 1, 'a first push');
     }
-    const stats = app.liveStats();
+    const stats = liveStats();
     expect(stats.poller.listeners).toBe(1020);
     expect(stats.connections).toMatchObject({ webSockets: 1000, eventStreams: 20 });
 
@@ -406,7 +341,7 @@ describe('Subscription', () => {
     for (const stream of streams) stream.dispose();
     open.splice(0);
     await untilIdle();
-    expect(app.liveStats().poller).toMatchObject({
+    expect(liveStats().poller).toMatchObject({
       listeners: 0,
       waiting: 0,
       timerActive: false,
@@ -417,8 +352,8 @@ describe('Subscription', () => {
 
   it('sends subscribers of the same operation byte-identical payloads, the JSON of the windows', async () => {
     const [a, b] = await Promise.all([
-      rawWsMessages(wsUrl, 'a', WINDOWS, 2),
-      rawWsMessages(wsUrl, 'b', WINDOWS, 2),
+      rawWsMessages(api.wsUrl, 'a', WINDOWS, 2),
+      rawWsMessages(api.wsUrl, 'b', WINDOWS, 2),
     ]);
     /** The text of each message's payload member, the envelope checked and cut off. */
     const payloads = (id: string, messages: string[]) =>
@@ -442,9 +377,9 @@ describe('Subscription', () => {
 
     const backfill = await refreshMutation(minutesAgo(60));
     expect(backfill).toBeGreaterThan(current);
-    const polls = app.liveStats().poller.polls;
-    await until(() => app.liveStats().poller.polls >= polls + 3, 'three polls after the backfill');
-    expect(app.liveStats().poller.currentRunId).toBe(current);
+    const polls = liveStats().poller.polls;
+    await until(() => liveStats().poller.polls >= polls + 3, 'three polls after the backfill');
+    expect(liveStats().poller.currentRunId).toBe(current);
 
     const next = await refreshMutation();
     await runs.until((r) => r.results.length === 2, 'the next run');
@@ -459,19 +394,19 @@ describe('Subscription', () => {
     await viaWs.until((r) => r.results.length === 2, 'the current windows');
     await viaSse.until((r) => r.results.length === 1, 'the current run');
     const before = Number(viaSse.values('airQualityRuns')[0].id);
-    const warnings = log.warnings.length;
-    const infos = log.infos.length;
+    const warnings = api.app.logger.warnings.length;
+    const infos = api.app.logger.infos.length;
 
-    proxy.cut();
-    await until(() => app.liveStats().poller.failedPolls >= 2, 'failed polls');
-    expect(app.liveStats().poller.down).toBe(true);
+    proxied.proxy.cut();
+    await until(() => liveStats().poller.failedPolls >= 2, 'failed polls');
+    expect(liveStats().poller.down).toBe(true);
     // Two runs while the feed cannot see them: only the last one is current when it is back.
     const missed = await callRefresh();
     const latest = await callRefresh();
     expect(latest).toBeGreaterThan(missed);
-    const failed = app.liveStats().poller.failedPolls;
-    await until(() => app.liveStats().poller.failedPolls >= failed + 2, 'more failed polls');
-    proxy.restore();
+    const failed = liveStats().poller.failedPolls;
+    await until(() => liveStats().poller.failedPolls >= failed + 2, 'more failed polls');
+    proxied.proxy.restore();
 
     await viaWs.until((r) => hasRun(r, latest), `the windows of run ${latest}`);
     await viaSse.until((r) => r.results.length === 2, `run ${latest}`);
@@ -492,13 +427,13 @@ describe('Subscription', () => {
       expect(received.failures).toEqual([]);
       expect(received.completed).toBe(false);
     }
-    expect(log.warnings.slice(warnings)).toEqual([
+    expect(api.app.logger.warnings.slice(warnings)).toEqual([
       expect.stringMatching(/^live updates: MariaDB does not answer \(.+\); retrying with backoff/),
     ]);
-    expect(log.infos.slice(infos)).toEqual([
+    expect(api.app.logger.infos.slice(infos)).toEqual([
       expect.stringMatching(/^live updates: MariaDB answers again after \d+ failed polls$/),
     ]);
-    expect(log.errors).toEqual([]);
+    expect(api.app.logger.errors).toEqual([]);
   });
 
   it('serves the GraphiQL subscription tab over SSE, and SSE by GET as an EventSource sends it', async () => {
@@ -522,7 +457,7 @@ describe('Subscription', () => {
 
     const query = 'subscription { airQualityRuns { id } }';
     const controller = new AbortController();
-    const response = await fetch(`${httpUrl}?query=${encodeURIComponent(query)}`, {
+    const response = await fetch(`${api.url}?query=${encodeURIComponent(query)}`, {
       headers: { accept: 'text/event-stream' },
       signal: controller.signal,
     });
@@ -542,8 +477,10 @@ describe('Subscription', () => {
 
   it('runs queries and mutations over graphql-ws, with the token from connectionParams', async () => {
     const mutation = { query: 'mutation { refreshAirQuality { id } }' };
-    const anonymous = wsClient(wsUrl);
-    const withParams = wsClient(wsUrl, { connectionParams: { Authorization: `Bearer ${TOKEN}` } });
+    const anonymous = wsClient(api.wsUrl);
+    const withParams = wsClient(api.wsUrl, {
+      connectionParams: { Authorization: `Bearer ${TOKEN}` },
+    });
     open.push({ dispose: () => anonymous.dispose() }, { dispose: () => withParams.dispose() });
     const refused = wsSubscribe(anonymous, mutation);
     const refreshed = wsSubscribe(withParams, mutation);
@@ -569,7 +506,7 @@ describe('Subscription', () => {
   });
 
   it('answers bad subscriptions on the operation, and keeps the socket', async () => {
-    const client = wsClient(wsUrl);
+    const client = wsClient(api.wsUrl);
     open.push({ dispose: () => client.dispose() });
     const badCountry = wsSubscribe(client, {
       query: 'subscription { airQuality(country: "Belgium") { belaqi } }',
@@ -619,32 +556,21 @@ describe('Subscription', () => {
     ]);
     const good = wsSubscribe(client, RUNS);
     await good.until((r) => r.results.length === 1, 'a run on the same socket');
-    expect(app.liveStats().connections.webSockets).toBe(1);
+    expect(liveStats().connections.webSockets).toBe(1);
   });
 });
 
 describe('the connection cap and stop()', () => {
-  let small: ReturnType<typeof testApp>;
-  let smallWs: string;
-  let smallHttp: string;
-  beforeAll(async () => {
-    small = testApp(t, { MAX_CONNECTIONS: '2', POLL_INTERVAL_MS: '50' });
-    const { port } = await small.start(0, '127.0.0.1');
-    smallWs = `ws://127.0.0.1:${port}/graphql`;
-    smallHttp = `http://127.0.0.1:${port}/graphql`;
-  });
-  afterAll(async () => {
-    await small?.stop();
-  });
+  const capped = useApp(t, { env: { MAX_CONNECTIONS: '2', POLL_INTERVAL_MS: '50' } });
 
   it('refuses sockets and streams beyond MAX_CONNECTIONS with a clear reason', async () => {
-    const first = wsClient(smallWs);
-    const second = wsClient(smallWs);
+    const first = wsClient(capped.wsUrl);
+    const second = wsClient(capped.wsUrl);
     const a = wsSubscribe(first, RUNS);
     const b = wsSubscribe(second, RUNS);
     for (const received of [a, b]) await received.until((r) => r.results.length === 1, 'a run');
 
-    const third = wsClient(smallWs);
+    const third = wsClient(capped.wsUrl);
     const refused = wsSubscribe(third, RUNS);
     await refused.until((r) => r.failures.length === 1, 'the refusal');
     expect(refused.failures[0]).toMatchObject({
@@ -652,7 +578,7 @@ describe('the connection cap and stop()', () => {
       reason:
         'The server holds its maximum of 2 live connections (MAX_CONNECTIONS): try again later.',
     });
-    const stream = await fetch(smallHttp, {
+    const stream = await fetch(capped.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
       body: JSON.stringify(RUNS),
@@ -668,13 +594,13 @@ describe('the connection cap and stop()', () => {
       ],
     });
     // Queries are not long-lived connections: never refused by the cap.
-    const query = await fetch(smallHttp, {
+    const query = await fetch(capped.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ query: '{ airQualityRuns(last: 1) { id } }' }),
     });
     expect(query.status).toBe(200);
-    expect(small.liveStats().connections).toEqual({
+    expect(capped.app.liveStats().connections).toEqual({
       webSockets: 2,
       eventStreams: 0,
       refused: 2,
@@ -682,18 +608,18 @@ describe('the connection cap and stop()', () => {
     });
 
     await first.dispose();
-    await until(() => small.liveStats().connections.webSockets === 1, 'the socket to close');
+    await until(() => capped.app.liveStats().connections.webSockets === 1, 'the socket to close');
     const again = wsSubscribe(third, RUNS);
     await again.until((r) => r.results.length === 1, 'a run on a new socket');
     await second.dispose();
     await third.dispose();
-    await until(() => small.liveStats().connections.webSockets === 0, 'the sockets to close');
+    await until(() => capped.app.liveStats().connections.webSockets === 0, 'the sockets to close');
   });
 
   it('stop() closes sockets, ends SSE streams and stops the feed', async () => {
-    const client = wsClient(smallWs);
+    const client = wsClient(capped.wsUrl);
     const viaWs = wsSubscribe(client, RUNS);
-    const viaSse = sseSubscribe(smallHttp, RUNS);
+    const viaSse = sseSubscribe(capped.url, RUNS);
     for (const received of [viaWs, viaSse]) {
       await received.until((r) => r.results.length === 1, 'a run');
     }
@@ -701,12 +627,12 @@ describe('the connection cap and stop()', () => {
     client.on('closed', (event) => {
       closed = event as { code: number; reason: string };
     });
-    await small.stop(5_000);
-    expect(small.server.listening).toBe(false);
+    await capped.app.stop(5_000);
+    expect(capped.app.server.listening).toBe(false);
     await viaSse.until((r) => r.completed, 'the end of the SSE stream');
     await until(() => closed !== undefined, 'the socket to close');
     expect(closed).toMatchObject({ code: 1001 });
-    expect(small.liveStats().poller).toMatchObject({
+    expect(capped.app.liveStats().poller).toMatchObject({
       listeners: 0,
       waiting: 0,
       timerActive: false,

@@ -1,5 +1,6 @@
 import type { CityWindow } from '../db/air-quality.js';
 import type { AirQualityRun } from '../db/runs.js';
+import { groupBy } from '../util/group-by.js';
 
 /**
  * One run's windows, indexed for the ways subscriptions and queries pick them. The poller builds
@@ -16,18 +17,6 @@ export interface RunWindows {
   /** Each window's index in windows. */
   readonly position: ReadonlyMap<CityWindow, number>;
   readonly byCityId: ReadonlyMap<number, CityWindow>;
-}
-
-/** Groups items by a key, in their order. */
-export function groupBy<K, V>(items: readonly V[], keyOf: (item: V) => K): Map<K, V[]> {
-  const groups = new Map<K, V[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
-  return groups;
 }
 
 /** The windows of a run (by country, then city name) with their indexes. */

@@ -14,6 +14,7 @@ import {
   parseCommandLine,
   positiveNumber,
   runUntilInterrupted,
+  type ScriptIo,
   wholeNumber,
 } from './options.js';
 
@@ -64,12 +65,7 @@ export function parseDemoArguments(argv: string[]): DemoArguments | 'help' {
   };
 }
 
-export interface DemoIo {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
-  readonly env: Record<string, string | undefined>;
-  readonly signal?: AbortSignal;
-}
+export type DemoIo = ScriptIo;
 
 const FIRST_QUERY = `{ airQuality { city { name } belaqi eaqi windowEnd
     pollutants { parameter average count latestMeasuredAt } } }`;
@@ -186,12 +182,5 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
 }
 
 if (isEntryPoint(import.meta.url)) {
-  await runUntilInterrupted('stopping the generator and the API', (signal) =>
-    main(process.argv.slice(2), {
-      stdout: process.stdout,
-      stderr: process.stderr,
-      env: process.env,
-      signal,
-    }),
-  );
+  await runUntilInterrupted('stopping the generator and the API', main);
 }

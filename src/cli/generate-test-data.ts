@@ -10,6 +10,7 @@ import {
   SERIES,
 } from '../sources/generator/generate.js';
 import {
+  type GeneratorClock,
   type GeneratorTotals,
   type MeasurementSink,
   runBackfill,
@@ -24,6 +25,7 @@ import {
   parseCommandLine,
   positiveNumber,
   runUntilInterrupted,
+  type ScriptIo,
   UsageError,
   wholeNumber,
   writeToken,
@@ -103,12 +105,9 @@ export function parseGenerateArguments(
   };
 }
 
-export interface GenerateIo {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
-  readonly env: Record<string, string | undefined>;
-  /** Ctrl-C: stop generating, send what was made, print the summary. */
-  readonly signal?: AbortSignal;
+export interface GenerateIo extends ScriptIo {
+  /** The generator's time; the real one unless a test hands in its own. */
+  readonly clock?: GeneratorClock;
 }
 
 interface Sink extends MeasurementSink {
@@ -182,6 +181,7 @@ export async function generateTestData(
     : apiSink(args, (text) => io.stderr.write(text));
   const generator = createMeasurementGenerator(args.seed === undefined ? {} : { seed: args.seed });
   const signal = io.signal ? { signal: io.signal } : {};
+  const time = io.clock ? { clock: io.clock } : {};
   let backfill: GeneratorTotals | undefined;
   let live: GeneratorTotals | undefined;
   try {
@@ -198,6 +198,7 @@ export async function generateTestData(
         seriesCount: SERIES.length,
         batchSize: args.batchSize,
         ...signal,
+        ...time,
       });
       const refreshed = sink.refresh && backfill.lastError === undefined && backfill.sent > 0;
       const lines = [
@@ -218,6 +219,7 @@ export async function generateTestData(
         batchSize: args.batchSize,
         ...(args.durationSeconds === undefined ? {} : { durationMs: args.durationSeconds * 1000 }),
         ...signal,
+        ...time,
         onProgress: (totals) =>
           io.stdout.write(
             `${clock()} ${formatCount(totals.generated)} generated (${formatCount(Math.round((totals.generated * 60_000) / totals.elapsedMs))}/min), ${formatCount(totals.sent)} sent (${outcome(totals)})\n`,
@@ -281,12 +283,5 @@ export async function main(argv: string[], io: GenerateIo): Promise<number> {
 }
 
 if (isEntryPoint(import.meta.url)) {
-  await runUntilInterrupted('stopping: sending what was generated', (signal) =>
-    main(process.argv.slice(2), {
-      stdout: process.stdout,
-      stderr: process.stderr,
-      env: process.env,
-      signal,
-    }),
-  );
+  await runUntilInterrupted('stopping: sending what was generated', main);
 }

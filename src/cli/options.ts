@@ -87,13 +87,23 @@ export function isEntryPoint(moduleUrl: string): boolean {
   return process.argv[1] !== undefined && moduleUrl === pathToFileURL(process.argv[1]).href;
 }
 
+/** What a long-lived script's main is given of the process. */
+export interface ScriptIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  readonly env: Record<string, string | undefined>;
+  /** Ctrl-C: stop, finish what is in hand, print the summary. */
+  readonly signal?: AbortSignal;
+}
+
 /**
- * Runs a long-lived script until it ends or Ctrl-C: the first SIGINT aborts the signal the script
- * watches (it stops cleanly and prints its summary), a second one quits at once.
+ * Runs a long-lived script's main on the process's arguments until it ends or Ctrl-C: the first
+ * SIGINT aborts the signal the script watches (it stops cleanly and prints its summary), a second
+ * one quits at once.
  */
 export async function runUntilInterrupted(
   stopping: string,
-  run: (signal: AbortSignal) => Promise<number>,
+  main: (argv: string[], io: ScriptIo) => Promise<number>,
 ): Promise<void> {
   const controller = new AbortController();
   process.on('SIGINT', () => {
@@ -101,5 +111,10 @@ export async function runUntilInterrupted(
     process.stderr.write(`\n${stopping} (Ctrl-C again to quit at once)\n`);
     controller.abort();
   });
-  process.exitCode = await run(controller.signal);
+  process.exitCode = await main(process.argv.slice(2), {
+    stdout: process.stdout,
+    stderr: process.stderr,
+    env: process.env,
+    signal: controller.signal,
+  });
 }

@@ -5,6 +5,7 @@ import { type City, findCitiesByIds } from '../db/cities.js';
 import { type LocationRow, listLocationsByCityIds } from '../db/locations.js';
 import type { Queryable } from '../db/queryable.js';
 import type { Poller } from '../poller/poller.js';
+import { groupBy } from '../util/group-by.js';
 
 /**
  * Per-request batching of every field that fans out over a list: however many cities a query
@@ -32,19 +33,14 @@ export interface Loaders {
   history(from: Date, to: Date): DataLoader<number, readonly CityWindow[]>;
 }
 
+/** For each key, in the order DataLoader asks, what the items hold for it. */
 function byKey<K, V, R>(
   keys: readonly K[],
   items: readonly V[],
   keyOf: (item: V) => K,
   reduce: (found: V[]) => R,
 ) {
-  const groups = new Map<K, V[]>();
-  for (const item of items) {
-    const key = keyOf(item);
-    const group = groups.get(key);
-    if (group) group.push(item);
-    else groups.set(key, [item]);
-  }
+  const groups = groupBy(items, keyOf);
   return keys.map((key) => reduce(groups.get(key) ?? []));
 }
 

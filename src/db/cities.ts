@@ -1,4 +1,5 @@
 import type { RowDataPacket } from 'mysql2/promise';
+import { findOrInsert } from './find-or-insert.js';
 import type { Queryable } from './queryable.js';
 
 export interface CityKey {
@@ -11,19 +12,15 @@ export function cityKey(city: CityKey): string {
   return `${city.country}\u0000${city.name}`;
 }
 
-const CHUNK = 500;
-
-async function findCityIds(db: Queryable, cities: readonly CityKey[], ids: Map<string, number>) {
-  for (let i = 0; i < cities.length; i += CHUNK) {
-    const chunk = cities.slice(i, i + CHUNK);
-    const [rows] = await db.query<RowDataPacket[]>(
-      `/* findCityIds */
-       SELECT id, country, name FROM city
-       WHERE (country, name) IN (${chunk.map(() => '(?, ?)').join(', ')})`,
-      chunk.flatMap((city) => [city.country, city.name]),
-    );
-    for (const row of rows) ids.set(cityKey(row as CityKey), row.id as number);
-  }
+/** Adds the ids of the cities of the chunk that exist to `ids`. */
+async function findCityIds(db: Queryable, chunk: readonly CityKey[], ids: Map<string, number>) {
+  const [rows] = await db.query<RowDataPacket[]>(
+    `/* findCityIds */
+     SELECT id, country, name FROM city
+     WHERE (country, name) IN (${chunk.map(() => '(?, ?)').join(', ')})`,
+    chunk.flatMap((city) => [city.country, city.name]),
+  );
+  for (const row of rows) ids.set(cityKey(row as CityKey), row.id as number);
 }
 
 /** The order of city_country_name (binary collation): country, then name, byte for byte. */
@@ -35,33 +32,25 @@ function compareCityKeys(a: CityKey, b: CityKey): number {
 }
 
 /**
- * The ids of the given cities, creating those that do not exist yet. Existing cities are looked
- * up first and only the missing ones are inserted, so that no auto-increment id is burnt by a
- * city that already exists.
- *
- * Two batches may create the same new cities at the same moment: the second one's INSERT IGNORE
- * waits for the first to commit, then skips them. The missing cities are inserted in index order,
- * so that such batches wait for each other in one direction and never deadlock.
+ * The ids of the given cities, by cityKey, creating those that do not exist yet (without burning
+ * ids, never deadlocking with a batch that creates the same ones: see findOrInsert).
  */
-export async function ensureCities(
+export function ensureCities(
   db: Queryable,
   cities: readonly CityKey[],
 ): Promise<Map<string, number>> {
-  const ids = new Map<string, number>();
-  await findCityIds(db, cities, ids);
-  const missing = cities.filter((city) => !ids.has(cityKey(city))).sort(compareCityKeys);
-  if (missing.length > 0) {
-    for (let i = 0; i < missing.length; i += CHUNK) {
-      const chunk = missing.slice(i, i + CHUNK);
-      await db.query(
+  return findOrInsert({
+    items: cities,
+    keyOf: cityKey,
+    compare: compareCityKeys,
+    find: (chunk, ids) => findCityIds(db, chunk, ids),
+    insert: (chunk) =>
+      db.query(
         `/* insertCities */
          INSERT IGNORE INTO city (country, name) VALUES ${chunk.map(() => '(?, ?)').join(', ')}`,
         chunk.flatMap((city) => [city.country, city.name]),
-      );
-    }
-    await findCityIds(db, missing, ids);
-  }
-  return ids;
+      ),
+  });
 }
 
 /** A city with the mean position of its stations (null where none has coordinates). */

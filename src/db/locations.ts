@@ -1,4 +1,5 @@
 import type { RowDataPacket } from 'mysql2/promise';
+import { findOrInsert, forEachChunk } from './find-or-insert.js';
 import type { Queryable } from './queryable.js';
 
 /** A station as a batch describes it. Null attributes mean "not sent", never "erase". */
@@ -20,25 +21,22 @@ export function locationKey(location: { cityId: number; name: string }): string 
   return `${location.cityId}\u0000${location.name}`;
 }
 
-const CHUNK = 500;
 const COLUMNS = `id, city_id AS cityId, name, latitude, longitude,
                  source_name AS sourceName, source_type AS sourceType`;
 
+/** Adds the stations of the chunk that exist to `found`. */
 async function findLocations(
   db: Queryable,
-  locations: readonly LocationInput[],
+  chunk: readonly LocationInput[],
   found: Map<string, LocationRow>,
 ) {
-  for (let i = 0; i < locations.length; i += CHUNK) {
-    const chunk = locations.slice(i, i + CHUNK);
-    const [rows] = await db.query<RowDataPacket[]>(
-      `/* findLocations */
-       SELECT ${COLUMNS} FROM location
-       WHERE (city_id, name) IN (${chunk.map(() => '(?, ?)').join(', ')})`,
-      chunk.flatMap((location) => [location.cityId, location.name]),
-    );
-    for (const row of rows) found.set(locationKey(row as LocationRow), row as LocationRow);
-  }
+  const [rows] = await db.query<RowDataPacket[]>(
+    `/* findLocations */
+     SELECT ${COLUMNS} FROM location
+     WHERE (city_id, name) IN (${chunk.map(() => '(?, ?)').join(', ')})`,
+    chunk.flatMap((location) => [location.cityId, location.name]),
+  );
+  for (const row of rows) found.set(locationKey(row as LocationRow), row as LocationRow);
 }
 
 const ATTRIBUTES = ['latitude', 'longitude', 'sourceName', 'sourceType'] as const;
@@ -66,13 +64,13 @@ async function lockLocations(
   const ordered = [...stations].sort((a, b) => a.stored.id - b.stored.id);
   let shared: number[] = [];
   const lockShared = async () => {
-    for (let i = 0; i < shared.length; i += CHUNK) {
-      await db.query(
+    await forEachChunk(shared, (chunk) =>
+      db.query(
         `/* lockLocations */
          SELECT id FROM location WHERE id IN (?) ORDER BY id LOCK IN SHARE MODE`,
-        [shared.slice(i, i + CHUNK)],
-      );
-    }
+        [chunk],
+      ),
+    );
     shared = [];
   };
   for (const { input, stored } of ordered) {
@@ -94,36 +92,36 @@ async function lockLocations(
 }
 
 /**
- * The ids of the given stations: missing ones are inserted (looked up first, so that no
- * auto-increment id is burnt), and existing ones whose coordinates or source the batch changes are
- * updated. One entry per station is expected (the caller merges a batch's items). Every station
- * is locked until the transaction ends (see lockLocations): call this before writing measurements.
- *
- * Missing stations are inserted in index order, so that two batches creating the same new
- * stations wait for each other in one direction (the second one's INSERT IGNORE skips them once
- * the first commits) and never deadlock.
+ * The ids of the given stations, by locationKey: missing ones are inserted (without burning ids,
+ * never deadlocking with a batch that creates the same ones: see findOrInsert), and existing ones
+ * whose coordinates or source the batch changes are updated. One entry per station is expected
+ * (the caller merges a batch's items). Every station is locked until the transaction ends (see
+ * lockLocations): call this before writing measurements.
  */
 export async function ensureLocations(
   db: Queryable,
   locations: readonly LocationInput[],
 ): Promise<Map<string, number>> {
-  const found = new Map<string, LocationRow>();
-  await findLocations(db, locations, found);
-
-  const missing = locations
-    .filter((location) => !found.has(locationKey(location)))
-    .sort(compareLocationKeys);
-  for (let i = 0; i < missing.length; i += CHUNK) {
-    const chunk = missing.slice(i, i + CHUNK);
-    await db.query(
-      `/* insertLocations */
-       INSERT IGNORE INTO location (city_id, name, latitude, longitude, source_name, source_type)
-       VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
-      chunk.flatMap((l) => [l.cityId, l.name, l.latitude, l.longitude, l.sourceName, l.sourceType]),
-    );
-  }
-  if (missing.length > 0) await findLocations(db, missing, found);
-
+  const found = await findOrInsert({
+    items: locations,
+    keyOf: locationKey,
+    compare: compareLocationKeys,
+    find: (chunk, rows: Map<string, LocationRow>) => findLocations(db, chunk, rows),
+    insert: (chunk) =>
+      db.query(
+        `/* insertLocations */
+         INSERT IGNORE INTO location (city_id, name, latitude, longitude, source_name, source_type)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+        chunk.flatMap((l) => [
+          l.cityId,
+          l.name,
+          l.latitude,
+          l.longitude,
+          l.sourceName,
+          l.sourceType,
+        ]),
+      ),
+  });
   await lockLocations(
     db,
     locations.flatMap((input) => {

@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { basename } from 'node:path';
 import mysql, { type Connection, type Pool, type RowDataPacket } from 'mysql2/promise';
+import { afterAll } from 'vitest';
 import type { DatabaseConfig } from '../../src/config/config.js';
 import { loadConfig } from '../../src/config/config.js';
 import { migrate } from '../../src/db/migrate.js';
 import { connectionOptions, createPool } from '../../src/db/pool.js';
+import { useForAll } from './lifecycle.js';
 
 /** The server the tests use: the environment's DB_* settings, 127.0.0.1:3306 as root by default. */
 export function testServer(): DatabaseConfig {
@@ -18,16 +20,23 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+/** A database name of the test server no other run uses: belair_t_<purpose>_<6 hex digits>. */
+export function uniqueDatabaseName(purpose: string): string {
+  return `belair_t_${purpose}_${randomBytes(3).toString('hex')}`;
+}
+
 /**
  * A database of its own for one test file: created, migrated with sql/, its EVENTs disabled so
  * that no scheduled run lands in the middle of a test (a test that wants them enables them), and
  * the global event scheduler left alone (see withEventScheduler).
  */
 export async function createTestDatabase(testFile: string): Promise<TestDatabase> {
-  const name = `belair_t_${basename(testFile)
-    .replace(/\.test\.ts$/, '')
-    .replace(/[^A-Za-z0-9]/g, '_')
-    .slice(0, 30)}_${randomBytes(3).toString('hex')}`;
+  const name = uniqueDatabaseName(
+    basename(testFile)
+      .replace(/\.test\.ts$/, '')
+      .replace(/[^A-Za-z0-9]/g, '_')
+      .slice(0, 30),
+  );
   const db = { ...testServer(), database: name };
   await migrate(db, { ensureEventScheduler: false });
   const pool = createPool(db, 8);
@@ -41,6 +50,55 @@ export async function createTestDatabase(testFile: string): Promise<TestDatabase
       await pool.end();
     },
   };
+}
+
+/** The test file's database (or the describe block's): created before its tests, dropped after. */
+export function useTestDatabase(testFile: string): TestDatabase {
+  return useForAll(
+    'the test database',
+    () => createTestDatabase(testFile),
+    (t) => t.drop(),
+  );
+}
+
+/**
+ * Databases a test makes by other means than createTestDatabase (a migration from nothing, the
+ * mariadb client, the entry point): each call names a new one on the test server, and every one
+ * named is dropped after the file's (or describe block's) tests.
+ */
+export function useScratchDatabases(): (purpose: string) => DatabaseConfig {
+  const named: string[] = [];
+  afterAll(async () => {
+    if (named.length === 0) return;
+    const connection = await mysql.createConnection(connectionOptions(testServer(), false));
+    try {
+      for (const database of named.splice(0)) {
+        await connection.query(`DROP DATABASE IF EXISTS \`${database}\``);
+      }
+    } finally {
+      await connection.end();
+    }
+  });
+  return (purpose) => {
+    const database = uniqueDatabaseName(purpose);
+    named.push(database);
+    return { ...testServer(), database };
+  };
+}
+
+/** Deletes every measurement, station, city and run (and, with the runs, their windows). */
+export async function clearMeasurements(pool: Pool): Promise<void> {
+  await pool.query('DELETE FROM city_air_quality');
+  await pool.query('DELETE FROM air_quality_run');
+  await pool.query('DELETE FROM measurement');
+  await pool.query('DELETE FROM location');
+  await pool.query('DELETE FROM city');
+}
+
+/** The number in the column n of the statement's first row (SELECT COUNT(*) AS n ...). */
+export async function countOf(pool: Pool, sql: string, values: unknown[] = []): Promise<number> {
+  const [rows] = await pool.query<RowDataPacket[]>(sql, values);
+  return Number(rows[0]?.n);
 }
 
 export async function connect(db: DatabaseConfig): Promise<Connection> {

@@ -28,6 +28,15 @@ export interface GeneratorTotals {
   achievedPerMinute: number;
 }
 
+/** Time as the generator sees it: the real one, or a test's, which moves only when told. */
+export interface GeneratorClock {
+  now(): number;
+  /** Resolves after ms, or at once when the signal aborts. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const realClock: GeneratorClock = { now: () => Date.now(), sleep };
+
 export interface RunGeneratorOptions {
   readonly generator: MeasurementGenerator;
   readonly sink: MeasurementSink;
@@ -41,7 +50,7 @@ export interface RunGeneratorOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (totals: GeneratorTotals) => void;
   readonly progressIntervalMs?: number;
-  readonly now?: () => number;
+  readonly clock?: GeneratorClock;
 }
 
 export function emptyTotals(): GeneratorTotals {
@@ -108,7 +117,8 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
  * On abort, what was generated is still sent, then the totals are returned.
  */
 export async function runGenerator(options: RunGeneratorOptions): Promise<GeneratorTotals> {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? realClock;
+  const now = () => clock.now();
   const { generator, sink, perMinute, signal } = options;
   const batchSize = options.batchSize ?? 1000;
   const flushIntervalMs = options.flushIntervalMs ?? 1000;
@@ -155,7 +165,7 @@ export async function runGenerator(options: RunGeneratorOptions): Promise<Genera
     }
     const nextItem = start + (totals.generated + totals.skipped + 1) * msPerItem;
     const nextFlush = queue.length > 0 ? lastFlush + flushIntervalMs : Infinity;
-    await sleep(Math.min(nextItem, nextFlush, stopAt) - now(), signal);
+    await clock.sleep(Math.min(nextItem, nextFlush, stopAt) - now(), signal);
   }
 }
 
@@ -169,12 +179,14 @@ export interface BackfillOptions {
   readonly batchSize?: number;
   readonly signal?: AbortSignal;
   readonly onBatch?: (totals: GeneratorTotals) => void;
-  readonly now?: () => number;
+  /** Only its now() is read: the backfill sends as fast as the sink takes. */
+  readonly clock?: GeneratorClock;
 }
 
 /** Fills the past `hours` at once, then asks the sink to compute the window. */
 export async function runBackfill(options: BackfillOptions): Promise<GeneratorTotals> {
-  const now = options.now ?? Date.now;
+  const clock = options.clock ?? realClock;
+  const now = () => clock.now();
   const batchSize = options.batchSize ?? 1000;
   const start = now();
   const intervalMs = Math.max(

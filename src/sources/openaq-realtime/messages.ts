@@ -127,18 +127,46 @@ function unwrap(document: unknown, path: string, depth: number, items: MessageIt
   );
 }
 
-function unwrapNotification(notification: Json, path: string, depth: number, items: MessageItem[]) {
-  // The attributes are what the original Lambda read; a notification carries one measurement, so
-  // when both are present the JSON message is the same measurement again and is not counted twice.
-  const fromAttributes = attributesRecord(notification.MessageAttributes);
+/** Where a message keeps its attributes and its body, and what to call the body in a problem. */
+interface MessageFields {
+  readonly attributes: string;
+  readonly body: string;
+  readonly what: string;
+}
+
+const SNS_NOTIFICATION: MessageFields = {
+  attributes: 'MessageAttributes',
+  body: 'Message',
+  what: 'SNS Message',
+};
+const SQS_RECORD: MessageFields = {
+  attributes: 'messageAttributes',
+  body: 'body',
+  what: 'SQS body',
+};
+
+/**
+ * The one measurement of a message: from its attributes where they describe one, else from its
+ * JSON body. The attributes are what the original Lambda read; when both are present the body is
+ * the same measurement again and is not counted twice.
+ */
+function unwrapMessage(
+  message: Json,
+  { attributes, body, what }: MessageFields,
+  path: string,
+  depth: number,
+  items: MessageItem[],
+) {
+  const fromAttributes = attributesRecord(message[attributes]);
   if (fromAttributes) {
-    items.push({
-      path: join(path, 'MessageAttributes'),
-      result: parseOpenAqRecord(fromAttributes),
-    });
+    items.push({ path: join(path, attributes), result: parseOpenAqRecord(fromAttributes) });
     return;
   }
-  unwrapJsonString(notification.Message, join(path, 'Message'), depth, items, 'SNS Message');
+  unwrapJsonString(message[body], join(path, body), depth, items, what);
+}
+
+function unwrapNotification(notification: Json, path: string, depth: number, items: MessageItem[]) {
+  unwrapMessage(notification, SNS_NOTIFICATION, path, depth, items);
 }
 
 function unwrapEventRecord(record: unknown, path: string, depth: number, items: MessageItem[]) {
@@ -152,15 +180,7 @@ function unwrapEventRecord(record: unknown, path: string, depth: number, items: 
   }
   if ('body' in record) {
     // SQS: with raw message delivery the SNS attributes become the SQS message's attributes.
-    const fromAttributes = attributesRecord(record.messageAttributes);
-    if (fromAttributes) {
-      items.push({
-        path: join(path, 'messageAttributes'),
-        result: parseOpenAqRecord(fromAttributes),
-      });
-      return;
-    }
-    unwrapJsonString(record.body, join(path, 'body'), depth, items, 'SQS body');
+    unwrapMessage(record, SQS_RECORD, path, depth, items);
     return;
   }
   unwrap(record, path, depth, items);

@@ -1,10 +1,10 @@
-import { createServer } from 'node:net';
 import { createSchema, createYoga } from 'graphql-yoga';
 import mysql from 'mysql2/promise';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useCompiledMutations } from '../src/plugins/use-compiled-mutations.js';
-import { useDatabaseErrors } from '../src/plugins/use-database-errors.js';
-import { recordingLogger } from './helpers/app.js';
+import { useCompiledMutations } from '../../src/plugins/use-compiled-mutations.js';
+import { useDatabaseErrors } from '../../src/plugins/use-database-errors.js';
+import { recordingLogger } from '../helpers/app.js';
+import { closedPort } from '../helpers/closed-port.js';
 
 /**
  * The plugin on a small schema whose resolvers throw what mysql2 really throws when MariaDB
@@ -14,12 +14,7 @@ import { recordingLogger } from './helpers/app.js';
 let refused: Error;
 
 beforeAll(async () => {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  await new Promise((resolve) => server.close(resolve));
-  refused = await mysql.createConnection({ host: '127.0.0.1', port: address.port }).then(
+  refused = await mysql.createConnection({ host: '127.0.0.1', port: await closedPort() }).then(
     () => {
       throw new Error('expected a refusal');
     },
@@ -29,8 +24,6 @@ beforeAll(async () => {
 
 function buildYoga() {
   const logger = recordingLogger();
-  const warnings: string[] = [];
-  logger.warn = (message: unknown) => void warnings.push(String(message));
   const yoga = createYoga({
     schema: createSchema({
       typeDefs: /* GraphQL */ `
@@ -61,7 +54,7 @@ function buildYoga() {
     maskedErrors: true,
     plugins: [useCompiledMutations(), useDatabaseErrors(logger)],
   });
-  return { yoga, logger, warnings };
+  return { yoga, logger, warnings: logger.warnings };
 }
 
 const post = (

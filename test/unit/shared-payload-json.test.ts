@@ -4,8 +4,8 @@ import type { ServerOptions } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
-import { sharedPayloadJson } from '../src/live/shared-payload-json.js';
-import { rawWsMessages } from './helpers/live-clients.js';
+import { sharedPayloadJson } from '../../src/live/shared-payload-json.js';
+import { rawWsMessages } from '../helpers/live-clients.js';
 
 const TOKEN = 'known-to-this-test';
 const PLACEHOLDER = `shared-payload:${TOKEN}`;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeMemory, type MemorySample } from '../bench/lib/memory-trend.js';
+import { judgeMemory, type MemorySample } from '../../bench/lib/memory-trend.js';
 
 // The soak's memory rule (npm run soak), on series of heap samples shaped like what it measures.
 

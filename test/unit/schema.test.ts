@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { printSchemaText } from '../src/schema/print.js';
+import { printSchemaText } from '../../src/schema/print.js';
 
 describe('schema.graphql', () => {
   it('is the schema the code builds (run `npm run schema` when this fails)', async () => {
-    const committed = await readFile(new URL('../schema.graphql', import.meta.url), 'utf8');
+    const committed = await readFile(new URL('../../schema.graphql', import.meta.url), 'utf8');
     const built = printSchemaText();
     if (committed !== built) {
       expect.fail(

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config/config.js';
-import { parseLegacyConfig } from '../src/config/legacy-config.js';
+import { ConfigError, loadConfig } from '../../src/config/config.js';
+import { parseLegacyConfig } from '../../src/config/legacy-config.js';
 
 describe('configuration from the environment', () => {
   it('reaches the local MariaDB with no variables set', () => {
@@ -251,7 +251,7 @@ describe('limits, production mode and the write rate', () => {
     const { API_TOKENS: _tokens, ...inherited } = process.env;
     const env = { ...inherited, NODE_ENV: 'production', PORT: '0' };
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
-      cwd: new URL('..', import.meta.url),
+      cwd: new URL('../..', import.meta.url),
       env,
     });
     let stderr = '';
