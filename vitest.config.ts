@@ -5,11 +5,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
  * MariaDB at 127.0.0.1:3306 (DB_* variables to point elsewhere), each test file in a database of
  * its own, so that files run in parallel. npm test runs both. See docs/testing.md.
  */
-const UNIT = [
-  'test/unit/**/*.test.ts',
-  // The layout rules of src/ read the tree, nothing else.
-  'test/layout.test.ts',
-];
+const UNIT = ['test/unit/**/*.test.ts'];
 
 export default defineConfig({
   resolve: {

@@ -22,7 +22,7 @@ const LAYOUT: readonly { readonly rank: number; readonly folders: readonly strin
   { rank: 11, folders: ['util'] },
 ];
 
-const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SRC = join(ROOT, 'src');
 
 const rankOf = new Map(LAYOUT.flatMap(({ rank, folders }) => folders.map((f) => [f, rank])));
