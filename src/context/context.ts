@@ -2,8 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { YogaLogger } from 'graphql-yoga';
 import type { Pool } from 'mysql2/promise';
 import type { Config } from '../config/config.js';
-import type { ItemLevelInputErrors } from '../ingest/ingest-measurements.js';
 import type { Poller } from '../poller/poller.js';
+import type { ItemLevelInputErrorsByVariable } from './item-level-input-errors.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /**
@@ -53,8 +53,8 @@ export interface Context {
   loaders: Loaders;
   /** Days of City.history this operation has read so far, summed over cities (a budget). */
   historyCityDays: number;
-  /** Items of an ingestMeasurements batch that GraphQL would refuse, set aside before execution. */
-  itemLevelInputErrors?: ItemLevelInputErrors;
+  /** Items of ingestMeasurements batches that GraphQL would refuse, set aside per variable. */
+  itemLevelInputErrors?: ItemLevelInputErrorsByVariable;
 }
 
 /** What Yoga (HTTP) or graphql-ws (connectionParams) hands the context factory. */
