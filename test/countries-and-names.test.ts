@@ -275,9 +275,7 @@ describe('npm run ingest applies the same rules as the mutation', () => {
     ]);
     expect(viaMutation.rejected.map((r) => r.index)).toEqual([0, 2, 4, 5, 6]);
     expect(err).toBe(
-      [0, 2, 4, 5, 6]
-        .map((line, i) => `stdin:${line + 1}: rejected: ${reasons[i]}\n`)
-        .join(''),
+      [0, 2, 4, 5, 6].map((line, i) => `stdin:${line + 1}: rejected: ${reasons[i]}\n`).join(''),
     );
     expect(out).toContain('  sent          7\n    inserted    2\n');
     expect(out).toContain('    rejected    5\n');
