@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { YogaLogger } from 'graphql-yoga';
 import type { Pool } from 'mysql2/promise';
 import type { Config } from '../config/config.js';
+import { createRefreshFlights, type RefreshFlights } from '../db/refresh-flights.js';
 import type { Poller } from '../poller/poller.js';
 import type { ItemLevelInputErrorsByVariable } from './item-level-input-errors.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -41,6 +42,8 @@ export interface Context {
   readonly config: Config;
   readonly logger: YogaLogger;
   readonly refreshWaitSeconds: number;
+  /** The app's one queue of aggregation runs, shared by concurrent refreshAirQuality calls. */
+  readonly refreshes: RefreshFlights;
   readonly writeAccess: WriteAccess;
   /**
    * With writeAccess `token`, the position of the request's token in API_TOKENS: the key of its
@@ -91,6 +94,7 @@ export function createContextFactory(
 ): (initial: InitialContext) => Context {
   const known = deps.config.apiTokens.map(digest);
   const refreshWaitSeconds = deps.refreshWaitSeconds ?? 5;
+  const refreshes = createRefreshFlights(deps.pool);
   return (initial) => {
     const header = authorizationOf(initial);
     let writeAccess: WriteAccess;
@@ -107,6 +111,7 @@ export function createContextFactory(
       config: deps.config,
       logger: deps.logger,
       refreshWaitSeconds,
+      refreshes,
       writeAccess,
       writer,
       poller: deps.poller,
