@@ -28,6 +28,11 @@ export interface Config {
   readonly ingestMaxBatch: number;
   /** Largest request body accepted, in bytes; larger ones get 413. Leaves room for a full batch. */
   readonly maxBodyBytes: number;
+  /**
+   * Largest body of a request without a valid token (MAX_ANONYMOUS_BODY_BYTES): room for any query,
+   * none for a batch. Past it the request is refused before the rest is read.
+   */
+  readonly maxAnonymousBodyBytes: number;
   readonly maxConnections: number;
   /** /readyz fails when the current run is older than this (seconds). */
   readonly readyMaxRunAgeSeconds: number;
@@ -106,6 +111,9 @@ const environment = z.object({
   // A typical measurement is ~250 bytes of JSON, so 8 MiB holds a 10,000-item batch with room for
   // long names and pretty-printing.
   MAX_BODY_BYTES: wholeNumber(1024, 1_073_741_824).default(8 * 1024 * 1024),
+  // The largest operation of GraphiQL's examples is a few hundred bytes, and MAX_TOKENS bounds a
+  // document to some tens of kB; what a client without a token may make the server read.
+  MAX_ANONYMOUS_BODY_BYTES: wholeNumber(1024, 1_073_741_824).default(64 * 1024),
   MAX_CONNECTIONS: wholeNumber(1, 1_000_000).default(20_000),
   READY_MAX_RUN_AGE_SECONDS: wholeNumber(1, 31_536_000).default(900),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -211,6 +219,7 @@ export function loadConfig(
     pollIntervalMs: e.POLL_INTERVAL_MS,
     ingestMaxBatch: e.INGEST_MAX_BATCH,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    maxAnonymousBodyBytes: e.MAX_ANONYMOUS_BODY_BYTES,
     maxConnections: e.MAX_CONNECTIONS,
     readyMaxRunAgeSeconds: e.READY_MAX_RUN_AGE_SECONDS,
     logLevel: e.LOG_LEVEL,

@@ -89,23 +89,38 @@ function authorizationOf(initial: InitialContext): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
+export interface WriteAccessOf {
+  readonly writeAccess: WriteAccess;
+  /** With writeAccess `token`, the position of the token in API_TOKENS. */
+  readonly writer: number | null;
+}
+
+/**
+ * The token check: what an Authorization header (or null: none) allows. Made once per app, so
+ * that the known tokens are digested once; used by the context factory and, before a request's
+ * body is read, by the HTTP server (src/server/app.ts).
+ */
+export function createWriteAccessCheck(
+  apiTokens: readonly string[],
+): (authorization: string | null | undefined) => WriteAccessOf {
+  const known = apiTokens.map(digest);
+  return (header) => {
+    if (known.length === 0) return { writeAccess: 'disabled', writer: null };
+    if (header === null || header === undefined) return { writeAccess: 'missing', writer: null };
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const writer = match?.[1] ? knownTokenIndex(match[1], known) : null;
+    return { writeAccess: writer !== null ? 'token' : 'invalid', writer };
+  };
+}
+
 export function createContextFactory(
   deps: AppDeps & { readonly poller: Poller },
 ): (initial: InitialContext) => Context {
-  const known = deps.config.apiTokens.map(digest);
+  const check = createWriteAccessCheck(deps.config.apiTokens);
   const refreshWaitSeconds = deps.refreshWaitSeconds ?? 5;
   const refreshes = createRefreshFlights(deps.pool);
   return (initial) => {
-    const header = authorizationOf(initial);
-    let writeAccess: WriteAccess;
-    let writer: number | null = null;
-    if (known.length === 0) writeAccess = 'disabled';
-    else if (header === null) writeAccess = 'missing';
-    else {
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      writer = match?.[1] ? knownTokenIndex(match[1], known) : null;
-      writeAccess = writer !== null ? 'token' : 'invalid';
-    }
+    const { writeAccess, writer } = check(authorizationOf(initial));
     return {
       pool: deps.pool,
       config: deps.config,

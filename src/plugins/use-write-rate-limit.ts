@@ -57,8 +57,8 @@ interface Bucket {
  * once), a token bucket kept in this process: N processes behind a balancer allow N times the
  * rate. A mutation is priced before it runs (writeCost) and refused whole when its token's budget
  * does not hold it, so nothing of a refused write is stored, and a refusal costs nothing: retried
- * after retryAfterSeconds, it passes. Writes without a valid token are left to the auth check
- * (UNAUTHENTICATED), which every write field makes.
+ * after retryAfterSeconds, it passes. Writes without a valid token never get here: they are
+ * refused before (use-write-access.ts), and by every write field's own check.
  */
 export function useWriteRateLimit(options: WriteRateLimitOptions): Plugin {
   const clock = options.clock ?? Date.now;
