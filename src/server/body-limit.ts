@@ -5,6 +5,30 @@ import { payloadTooLarge as payloadTooLargeError } from '../errors/expected-erro
 /** How much of an oversized body is read and thrown away before the connection is cut. */
 const DRAIN_FACTOR = 16;
 
+/** How long a connection answered before its body was read stays open, unread, for the client. */
+const LINGER_MS = 2000;
+
+/**
+ * After an answer given before the body was read: no more of it is read, and the connection
+ * closes in two steps. Node's server ends a `Connection: close` answer with socket.destroySoon(),
+ * a close with the rest of the body unread, which the kernel turns into a reset; a client still
+ * sending (fetch, on another process) then fails with EPIPE before it reads the answer. So this
+ * end only half-closes (FIN after the answer: the client reads it, stops sending and closes), and
+ * the socket is destroyed LINGER_MS later whatever the client does.
+ */
+function lingerUnread(req: IncomingMessage): void {
+  req.pause();
+  // Marks the body as consumed: otherwise Node pulls the rest off the wire to throw it away.
+  req.read(0);
+  const socket = req.socket;
+  Object.assign(socket, {
+    destroySoon: () => {
+      socket.end();
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    },
+  });
+}
+
 function answer(
   res: ServerResponse,
   status: number,
@@ -45,8 +69,9 @@ export interface BodyLimit {
  *
  * With a refusal, the answer goes out as soon as the body is known to be too long (a declared
  * Content-Length, or the first chunk past the limit), the request stops being read and the
- * connection is closed after the answer: what the server reads of the rest is what its socket had
- * buffered already. Clients that read while they send (fetch, Node's http, curl) see the answer.
+ * connection is closed after the answer (lingerUnread): what the server reads of the rest is what
+ * its socket had buffered already. Clients that read while they send (fetch, Node's http, curl)
+ * see the answer; one that reads only once it has sent everything sees the connection cut.
  *
  * Without one, the oversized body is still read to its end before the 413 goes out: a server that
  * answers and closes while the client is still sending makes a client that reads only once it has
@@ -64,7 +89,7 @@ export function readBodyWithin(
     const refuseNow = () => {
       req.removeListener('data', onData);
       req.removeListener('end', onEnd);
-      req.pause();
+      lingerUnread(req);
       refuse(res, refusal as GraphQLError);
       resolve(null);
     };
