@@ -34,6 +34,8 @@ export interface Config {
    */
   readonly maxAnonymousBodyBytes: number;
   readonly maxConnections: number;
+  /** Operations one graphql-ws connection may run at once (MAX_SUBSCRIPTIONS_PER_CONNECTION). */
+  readonly maxSubscriptionsPerConnection: number;
   /** /readyz fails when the current run is older than this (seconds). */
   readonly readyMaxRunAgeSeconds: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -115,6 +117,9 @@ const environment = z.object({
   // document to some tens of kB; what a client without a token may make the server read.
   MAX_ANONYMOUS_BODY_BYTES: wholeNumber(1024, 1_073_741_824).default(64 * 1024),
   MAX_CONNECTIONS: wholeNumber(1, 1_000_000).default(20_000),
+  // A dashboard subscribes to a few cities and the runs; a hundred leaves room for any page, and
+  // keeps one socket from holding thousands of subscriptions (each one executed per event).
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: wholeNumber(1, 100_000).default(100),
   READY_MAX_RUN_AGE_SECONDS: wholeNumber(1, 31_536_000).default(900),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   NODE_ENV: z.string().trim().default('development'),
@@ -221,6 +226,7 @@ export function loadConfig(
     maxBodyBytes: e.MAX_BODY_BYTES,
     maxAnonymousBodyBytes: e.MAX_ANONYMOUS_BODY_BYTES,
     maxConnections: e.MAX_CONNECTIONS,
+    maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
     readyMaxRunAgeSeconds: e.READY_MAX_RUN_AGE_SECONDS,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',

@@ -13,7 +13,8 @@ export type ErrorCode =
   | 'REFRESH_BUSY'
   | 'DATABASE_UNAVAILABLE'
   | 'QUERY_TOO_COMPLEX'
-  | 'PAYLOAD_TOO_LARGE';
+  | 'PAYLOAD_TOO_LARGE'
+  | 'TOO_MANY_SUBSCRIPTIONS';
 
 /** Codes that mean "not now": the same request may succeed later (extensions.retryable). */
 const RETRYABLE_CODES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['REFRESH_BUSY']);
@@ -119,5 +120,13 @@ export function payloadTooLarge(limit: number): GraphQLError {
     'PAYLOAD_TOO_LARGE',
     `The request body is larger than the limit of ${limit} bytes (MAX_BODY_BYTES): send smaller batches.`,
     { status: 413 },
+  );
+}
+
+/** A subscribe past MAX_SUBSCRIPTIONS_PER_CONNECTION on one graphql-ws connection. */
+export function tooManySubscriptions(max: number): GraphQLError {
+  return expectedError(
+    'TOO_MANY_SUBSCRIPTIONS',
+    `This connection already runs ${max} operations, the most one connection may (MAX_SUBSCRIPTIONS_PER_CONNECTION): complete one of them, or open another connection.`,
   );
 }

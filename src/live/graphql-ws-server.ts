@@ -10,6 +10,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { WebSocketServer } from 'ws';
 import type { Context, InitialContext } from '../context/context.js';
+import { tooManySubscriptions } from '../errors/expected-errors.js';
 import type { ConnectionLimit } from './connection-limit.js';
 import { sharedPayloadJson } from './shared-payload-json.js';
 
@@ -73,6 +74,9 @@ function withoutHttpExtension(error: GraphQLError): GraphQLError {
  * WebSocket operations get the plugins (shared execution, masked errors) and the context factory
  * (Authorization from connectionParams) that HTTP requests get.
  *
+ * Each socket runs at most maxOperationsPerSocket operations at once; a subscribe past it is
+ * refused with TOO_MANY_SUBSCRIPTIONS, on that operation only.
+ *
  * Sockets beyond the limit are accepted and closed at once with 1013 and a reason a person can
  * read: a refused HTTP upgrade would reach a browser as a bare, unexplained failure. The server
  * pings every keepAliveMs and drops a socket whose pong does not come back within as long.
@@ -86,6 +90,8 @@ export function mountGraphqlWs(
     keepAliveMs: number;
     /** The largest message accepted, as MAX_BODY_BYTES is for HTTP; larger ones close with 1009. */
     maxPayloadBytes: number;
+    /** Operations one socket may run at once (MAX_SUBSCRIPTIONS_PER_CONNECTION). */
+    maxOperationsPerSocket: number;
   },
 ): GraphqlWsEndpoint {
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
@@ -97,6 +103,11 @@ export function mountGraphqlWs(
       subscribe: (args) => (args as Enveloped).subscribe(args),
       onNext: (_ctx, _id, _payload, _args, result) => payloads.payloadFor(result),
       onSubscribe: async (ctx, _id, params: SubscribePayload) => {
+        // graphql-ws has entered this operation already: it counts. Queries and mutations count
+        // while they run too. Refused on this operation only: the socket and its others go on.
+        if (Object.keys(ctx.subscriptions).length > options.maxOperationsPerSocket) {
+          return [tooManySubscriptions(options.maxOperationsPerSocket)];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
