@@ -59,6 +59,12 @@ export interface Config {
 
 const DATABASE_NAME = /^[A-Za-z0-9_$]{1,64}$/;
 
+/**
+ * The shortest token production mode accepts: 32 characters of `openssl rand -hex 16` hold 128
+ * bits, beyond any guessing over the network; a word such as dev-token is one dictionary away.
+ */
+export const MIN_PRODUCTION_TOKEN_LENGTH = 32;
+
 const wholeNumber = (min: number, max: number) =>
   z
     .string()
@@ -250,10 +256,26 @@ function crossProblems(
   server: boolean,
 ): string[] {
   const problems: string[] = [];
-  const tokens = (present.API_TOKENS ?? '').split(',').filter((token) => token.trim() !== '');
-  if (server && present.NODE_ENV?.trim() === 'production' && tokens.length === 0) {
+  const tokens = (present.API_TOKENS ?? '')
+    .split(',')
+    .map((token) => token.trim())
+    .filter((token) => token !== '');
+  const production = present.NODE_ENV?.trim() === 'production';
+  if (server && production && tokens.length === 0) {
     problems.push(
       'API_TOKENS: is empty, and NODE_ENV=production needs at least one token (comma-separated, e.g. API_TOKENS=$(openssl rand -hex 32)): without one every write would be refused',
+    );
+  }
+  // Said by position and length only: a configuration error never shows a token.
+  const short = tokens
+    .map((token, index) => ({ position: index + 1, length: [...token].length }))
+    .filter(({ length }) => length < MIN_PRODUCTION_TOKEN_LENGTH);
+  if (server && production && short.length > 0) {
+    const which = short
+      .map(({ position, length }) => `token ${position} of ${tokens.length} has ${length}`)
+      .join(', ');
+    problems.push(
+      `API_TOKENS: ${which} characters, and NODE_ENV=production needs at least ${MIN_PRODUCTION_TOKEN_LENGTH} so that a token cannot be guessed: make each one with e.g. openssl rand -hex 32 (64 characters)`,
     );
   }
   if (e === undefined) return problems;

@@ -53,6 +53,7 @@ export interface App {
 /** Builds the API on its dependencies; nothing here reads the environment or listens. */
 export function buildApp(deps: AppDeps): App {
   const live = createLiveUpdates(deps);
+  const writeAccessOf = createWriteAccessCheck(deps.config.apiTokens);
   const windowCache = useWindowCache({ poller: live.poller, schema });
   const yoga = createYoga<InitialContext, Context>({
     schema,
@@ -71,7 +72,11 @@ export function buildApp(deps: AppDeps): App {
     // else is masked as "Unexpected error." and Yoga logs it in full (with its cause and stack).
     maskedErrors: true,
     plugins: [
-      useHealthEndpoints(deps.pool, { maxRunAgeSeconds: deps.config.readyMaxRunAgeSeconds }),
+      useHealthEndpoints(deps.pool, {
+        maxRunAgeSeconds: deps.config.readyMaxRunAgeSeconds,
+        logger: deps.logger,
+        isOperator: (authorization) => writeAccessOf(authorization).writeAccess === 'token',
+      }),
       useOperationLimits(deps.config),
       ...(deps.config.introspection ? [] : [useNoIntrospection()]),
       // Before the plugins that change the variables or the executor: a refused write runs nothing,
@@ -91,7 +96,6 @@ export function buildApp(deps: AppDeps): App {
   });
 
   const { maxBodyBytes, maxAnonymousBodyBytes } = deps.config;
-  const writeAccessOf = createWriteAccessCheck(deps.config.apiTokens);
   /**
    * What may be read of a request's body. With a valid token, MAX_BODY_BYTES (a full batch).
    * Without one, MAX_ANONYMOUS_BODY_BYTES at most, and a body past it is refused before the rest
