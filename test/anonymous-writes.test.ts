@@ -2,6 +2,7 @@ import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { TOKEN, testApp } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
@@ -234,5 +235,65 @@ describe('requests with a valid token, and queries', () => {
       status: 200,
       json: { data: { cities: [{ name: 'Anonstad' }] } },
     });
+  });
+});
+
+describe('over graphql-ws', () => {
+  /** Opens a socket, sends connection_init with these params, then one subscribe message. */
+  function overSocket(connectionParams: Record<string, unknown> | undefined, payload: unknown) {
+    const wsUrl = url.replace(/^http/, 'ws');
+    return new Promise<{ messages: unknown[]; closeCode: number | null }>((resolve, reject) => {
+      const socket = new WebSocket(wsUrl, 'graphql-transport-ws');
+      const messages: unknown[] = [];
+      socket.on('open', () =>
+        socket.send(JSON.stringify({ type: 'connection_init', payload: connectionParams })),
+      );
+      socket.on('message', (data) => {
+        const message = JSON.parse(String(data)) as { type: string };
+        if (message.type === 'connection_ack') {
+          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload }));
+          return;
+        }
+        messages.push(message);
+        if (message.type === 'complete' || message.type === 'error') {
+          socket.close(1000);
+        }
+      });
+      socket.on('error', reject);
+      socket.on('close', (code) => resolve({ messages, closeCode: code }));
+    });
+  }
+
+  it('closes a socket without a valid token that sends a message over 64 KB (1009), reading no batch', async () => {
+    const before = await stored();
+    const payload = { query: INGEST, variables: { m: batch(400, 'WSANON') } };
+    expect(JSON.stringify(payload).length).toBeGreaterThan(ANONYMOUS_LIMIT);
+    expect(await overSocket(undefined, payload)).toEqual({ messages: [], closeCode: 1009 });
+    expect(await overSocket({ Authorization: 'Bearer not-the-token' }, payload)).toEqual({
+      messages: [],
+      closeCode: 1009,
+    });
+    expect(await stored()).toBe(before);
+  });
+
+  it('takes a batch far over 64 KB from a socket whose connectionParams hold a valid token', async () => {
+    const before = await stored();
+    const payload = { query: INGEST, variables: { m: batch(3000, 'WSTOKEN') } };
+    expect(JSON.stringify(payload).length).toBeGreaterThan(ANONYMOUS_LIMIT * 10);
+    const answer = await overSocket({ Authorization: `Bearer ${TOKEN}` }, payload);
+    expect(answer).toEqual({
+      messages: [
+        {
+          id: '1',
+          type: 'next',
+          payload: {
+            data: { ingestMeasurements: { received: 3000, inserted: 3000, rejected: [] } },
+          },
+        },
+        { id: '1', type: 'complete' },
+      ],
+      closeCode: 1000,
+    });
+    expect(await stored()).toBe(before + 3000);
   });
 });

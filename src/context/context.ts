@@ -81,7 +81,8 @@ function knownTokenIndex(token: string, known: readonly Buffer[]): number | null
   return found;
 }
 
-function authorizationOf(initial: InitialContext): string | null {
+/** The Authorization of an HTTP request, or of a WebSocket's connectionParams. */
+export function authorizationOf(initial: InitialContext): string | null {
   const fromRequest = initial.request?.headers.get('authorization');
   if (fromRequest) return fromRequest;
   const params = initial.connectionParams;

@@ -3,7 +3,9 @@ import type { Socket } from 'node:net';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
 import {
   type AppDeps,
+  authorizationOf,
   type Context,
+  createWriteAccessCheck,
   freshLoaders,
   type InitialContext,
 } from '../context/context.js';
@@ -63,6 +65,7 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
     executionContext: (context) => ({ ...context, loaders: freshLoaders(context) }),
   });
   const limit = new ConnectionLimit(deps.config.maxConnections);
+  const writeAccessOf = createWriteAccessCheck(deps.config.apiTokens);
   const eventStreams = new Set<ServerResponse>();
   /** Connections that carry an open event stream. */
   const streamingSockets = new WeakSet<Socket>();
@@ -78,6 +81,10 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
         limit,
         keepAliveMs: deps.live?.keepAliveMs ?? 12_000,
         maxPayloadBytes: deps.config.maxBodyBytes,
+        maxAnonymousPayloadBytes: deps.config.maxAnonymousBodyBytes,
+        isWriter: (connectionParams) =>
+          writeAccessOf(authorizationOf({ ...(connectionParams ? { connectionParams } : {}) }))
+            .writeAccess === 'token',
         maxOperationsPerSocket: deps.config.maxSubscriptionsPerConnection,
       });
     },
