@@ -5,6 +5,7 @@ import { describeMachine } from './lib/machine.js';
 import { consoleTable, type RunRecord, SCENARIO_ORDER, writeResults } from './lib/report.js';
 import { runMain } from './lib/run-main.js';
 import type { Scenario } from './lib/scenario.js';
+import { anonymousWrites } from './scenarios/anonymous-writes.js';
 import { fanOut } from './scenarios/fan-out.js';
 import { growth } from './scenarios/growth.js';
 import { ingestion } from './scenarios/ingestion.js';
@@ -24,6 +25,7 @@ const SCENARIOS: Record<string, Scenario> = {
   queries,
   'fan-out': fanOut,
   growth,
+  'anonymous-writes': anonymousWrites,
 };
 
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));

@@ -207,7 +207,12 @@ describe('MariaDB unreachable for 30 s under load', () => {
           body: {
             ready: false,
             reasons: [
-              expect.stringMatching(new RegExp(`^MariaDB is unreachable \\(${REASON}\\): .+\\.$`)),
+              // The operator's words, never the driver's message, host or port (details: the log).
+              expect.stringMatching(
+                new RegExp(
+                  `^MariaDB is unreachable \\(${REASON}\\): ${literal("check that it runs and that DB_HOSTNAME and DB_PORT (or DATABASE_URL) point at it; the API's log has the details.")}$`,
+                ),
+              ),
             ],
             database: 'unreachable',
           },

@@ -23,7 +23,7 @@ describe('npm run demo', () => {
     const { out, err } = output.text();
     expect([code, err]).toEqual([0, '']);
     expect(out).toMatch(
-      / {2}GraphiQL {2}http:\/\/localhost:\d+\/graphql\n {2}token {5}demo-[0-9a-f]{24}\n/,
+      / {2}GraphiQL {2}http:\/\/localhost:\d+\/graphql\n {2}token {5}demo-[0-9a-f]{32}\n/,
     );
     const backfill = /backfill: ([\d,]+) measurements over the last 1 h \(([\d,]+) new\)/.exec(out);
     const live = /stopped: ([\d,]+) live measurements sent \(([\d,]+) new, 0 rejected\)/.exec(out);

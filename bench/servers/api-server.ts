@@ -24,6 +24,8 @@ const { port } = await app.start(0, '127.0.0.1');
 serveRequests({
   ...profileRequests,
   memory: () => memoryAfterGc(),
+  // CPU time of this process so far (user and system, µs): what a sequence of requests cost it.
+  cpuUsage: () => process.cpuUsage(),
   statements: () => counted.statements(),
   liveStats: () => app.liveStats(),
   windowCacheStats: () => app.windowCacheStats(),

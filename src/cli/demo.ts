@@ -77,15 +77,20 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
   try {
     // The demo fills its database through its own API as fast as it can: no per-token write rate
     // limit unless the environment asks for one.
-    config = loadConfig({ WRITE_RATE_LIMIT: '0', ...io.env });
+    // Writes need a token; without API_TOKENS the demo makes one up for this run, long enough
+    // for production mode. The demo serves writes: its tokens are checked as npm start's are.
+    const given = (io.env.API_TOKENS ?? '').split(',').some((t) => t.trim() !== '');
+    const madeUp = `demo-${randomBytes(16).toString('hex')}`;
+    config = loadConfig(
+      { WRITE_RATE_LIMIT: '0', ...io.env, API_TOKENS: given ? io.env.API_TOKENS : madeUp },
+      { server: true },
+    );
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr.write(`${error.message}\n`);
     return 2;
   }
-  // Writes need a token; without API_TOKENS the demo makes one up for this run.
-  const token = config.apiTokens[0] ?? `demo-${randomBytes(12).toString('hex')}`;
-  config = { ...config, apiTokens: config.apiTokens.length > 0 ? config.apiTokens : [token] };
+  const token = config.apiTokens[0] as string;
   const say = (text: string) => io.stdout.write(text);
 
   const migration = await migrate(config.db);

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { MultiBar, Presets } from 'cli-progress';
 import { createGraphqlClient } from '../client/graphql-client.js';
+import { unassignedCountry } from '../ingest/countries.js';
 import {
   type FileInput,
   type FileProblem,
@@ -73,6 +74,10 @@ export function parseIngestArguments(
       throw new UsageError(
         `--country takes two-letter codes (BE, or BE,NL) or "all", got "${values.country}"`,
       );
+    }
+    for (const code of codes) {
+      const unassigned = unassignedCountry(code);
+      if (unassigned !== null) throw new UsageError(`--country: ${code} ${unassigned}`);
     }
     countries = new Set(codes);
   }

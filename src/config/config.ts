@@ -28,7 +28,14 @@ export interface Config {
   readonly ingestMaxBatch: number;
   /** Largest request body accepted, in bytes; larger ones get 413. Leaves room for a full batch. */
   readonly maxBodyBytes: number;
+  /**
+   * Largest body of a request without a valid token (MAX_ANONYMOUS_BODY_BYTES): room for any query,
+   * none for a batch. Past it the request is refused before the rest is read.
+   */
+  readonly maxAnonymousBodyBytes: number;
   readonly maxConnections: number;
+  /** Operations one graphql-ws connection may run at once (MAX_SUBSCRIPTIONS_PER_CONNECTION). */
+  readonly maxSubscriptionsPerConnection: number;
   /** /readyz fails when the current run is older than this (seconds). */
   readonly readyMaxRunAgeSeconds: number;
   readonly logLevel: 'debug' | 'info' | 'warn' | 'error';
@@ -51,6 +58,12 @@ export interface Config {
 }
 
 const DATABASE_NAME = /^[A-Za-z0-9_$]{1,64}$/;
+
+/**
+ * The shortest token production mode accepts: 32 characters of `openssl rand -hex 16` hold 128
+ * bits, beyond any guessing over the network; a word such as dev-token is one dictionary away.
+ */
+export const MIN_PRODUCTION_TOKEN_LENGTH = 32;
 
 const wholeNumber = (min: number, max: number) =>
   z
@@ -106,7 +119,13 @@ const environment = z.object({
   // A typical measurement is ~250 bytes of JSON, so 8 MiB holds a 10,000-item batch with room for
   // long names and pretty-printing.
   MAX_BODY_BYTES: wholeNumber(1024, 1_073_741_824).default(8 * 1024 * 1024),
+  // The largest operation of GraphiQL's examples is a few hundred bytes, and MAX_TOKENS bounds a
+  // document to some tens of kB; what a client without a token may make the server read.
+  MAX_ANONYMOUS_BODY_BYTES: wholeNumber(1024, 1_073_741_824).default(64 * 1024),
   MAX_CONNECTIONS: wholeNumber(1, 1_000_000).default(20_000),
+  // A dashboard subscribes to a few cities and the runs; a hundred leaves room for any page, and
+  // keeps one socket from holding thousands of subscriptions (each one executed per event).
+  MAX_SUBSCRIPTIONS_PER_CONNECTION: wholeNumber(1, 100_000).default(100),
   READY_MAX_RUN_AGE_SECONDS: wholeNumber(1, 31_536_000).default(900),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   NODE_ENV: z.string().trim().default('development'),
@@ -211,7 +230,9 @@ export function loadConfig(
     pollIntervalMs: e.POLL_INTERVAL_MS,
     ingestMaxBatch: e.INGEST_MAX_BATCH,
     maxBodyBytes: e.MAX_BODY_BYTES,
+    maxAnonymousBodyBytes: e.MAX_ANONYMOUS_BODY_BYTES,
     maxConnections: e.MAX_CONNECTIONS,
+    maxSubscriptionsPerConnection: e.MAX_SUBSCRIPTIONS_PER_CONNECTION,
     readyMaxRunAgeSeconds: e.READY_MAX_RUN_AGE_SECONDS,
     logLevel: e.LOG_LEVEL,
     production: e.NODE_ENV === 'production',
@@ -235,10 +256,26 @@ function crossProblems(
   server: boolean,
 ): string[] {
   const problems: string[] = [];
-  const tokens = (present.API_TOKENS ?? '').split(',').filter((token) => token.trim() !== '');
-  if (server && present.NODE_ENV?.trim() === 'production' && tokens.length === 0) {
+  const tokens = (present.API_TOKENS ?? '')
+    .split(',')
+    .map((token) => token.trim())
+    .filter((token) => token !== '');
+  const production = present.NODE_ENV?.trim() === 'production';
+  if (server && production && tokens.length === 0) {
     problems.push(
       'API_TOKENS: is empty, and NODE_ENV=production needs at least one token (comma-separated, e.g. API_TOKENS=$(openssl rand -hex 32)): without one every write would be refused',
+    );
+  }
+  // Said by position and length only: a configuration error never shows a token.
+  const short = tokens
+    .map((token, index) => ({ position: index + 1, length: [...token].length }))
+    .filter(({ length }) => length < MIN_PRODUCTION_TOKEN_LENGTH);
+  if (server && production && short.length > 0) {
+    const which = short
+      .map(({ position, length }) => `token ${position} of ${tokens.length} has ${length}`)
+      .join(', ');
+    problems.push(
+      `API_TOKENS: ${which} characters, and NODE_ENV=production needs at least ${MIN_PRODUCTION_TOKEN_LENGTH} so that a token cannot be guessed: make each one with e.g. openssl rand -hex 32 (64 characters)`,
     );
   }
   if (e === undefined) return problems;

@@ -2,8 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { YogaLogger } from 'graphql-yoga';
 import type { Pool } from 'mysql2/promise';
 import type { Config } from '../config/config.js';
-import type { ItemLevelInputErrors } from '../ingest/ingest-measurements.js';
+import { createRefreshFlights, type RefreshFlights } from '../db/refresh-flights.js';
 import type { Poller } from '../poller/poller.js';
+import type { ItemLevelInputErrorsByVariable } from './item-level-input-errors.js';
 import { createLoaders, type Loaders } from './loaders.js';
 
 /**
@@ -41,6 +42,8 @@ export interface Context {
   readonly config: Config;
   readonly logger: YogaLogger;
   readonly refreshWaitSeconds: number;
+  /** The app's one queue of aggregation runs, shared by concurrent refreshAirQuality calls. */
+  readonly refreshes: RefreshFlights;
   readonly writeAccess: WriteAccess;
   /**
    * With writeAccess `token`, the position of the request's token in API_TOKENS: the key of its
@@ -53,8 +56,8 @@ export interface Context {
   loaders: Loaders;
   /** Days of City.history this operation has read so far, summed over cities (a budget). */
   historyCityDays: number;
-  /** Items of an ingestMeasurements batch that GraphQL would refuse, set aside before execution. */
-  itemLevelInputErrors?: ItemLevelInputErrors;
+  /** Items of ingestMeasurements batches that GraphQL would refuse, set aside per variable. */
+  itemLevelInputErrors?: ItemLevelInputErrorsByVariable;
 }
 
 /** What Yoga (HTTP) or graphql-ws (connectionParams) hands the context factory. */
@@ -78,7 +81,8 @@ function knownTokenIndex(token: string, known: readonly Buffer[]): number | null
   return found;
 }
 
-function authorizationOf(initial: InitialContext): string | null {
+/** The Authorization of an HTTP request, or of a WebSocket's connectionParams. */
+export function authorizationOf(initial: InitialContext): string | null {
   const fromRequest = initial.request?.headers.get('authorization');
   if (fromRequest) return fromRequest;
   const params = initial.connectionParams;
@@ -86,27 +90,44 @@ function authorizationOf(initial: InitialContext): string | null {
   return typeof fromParams === 'string' ? fromParams : null;
 }
 
+export interface WriteAccessOf {
+  readonly writeAccess: WriteAccess;
+  /** With writeAccess `token`, the position of the token in API_TOKENS. */
+  readonly writer: number | null;
+}
+
+/**
+ * The token check: what an Authorization header (or null: none) allows. Made once per app, so
+ * that the known tokens are digested once; used by the context factory and, before a request's
+ * body is read, by the HTTP server (src/server/app.ts).
+ */
+export function createWriteAccessCheck(
+  apiTokens: readonly string[],
+): (authorization: string | null | undefined) => WriteAccessOf {
+  const known = apiTokens.map(digest);
+  return (header) => {
+    if (known.length === 0) return { writeAccess: 'disabled', writer: null };
+    if (header === null || header === undefined) return { writeAccess: 'missing', writer: null };
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const writer = match?.[1] ? knownTokenIndex(match[1], known) : null;
+    return { writeAccess: writer !== null ? 'token' : 'invalid', writer };
+  };
+}
+
 export function createContextFactory(
   deps: AppDeps & { readonly poller: Poller },
 ): (initial: InitialContext) => Context {
-  const known = deps.config.apiTokens.map(digest);
+  const check = createWriteAccessCheck(deps.config.apiTokens);
   const refreshWaitSeconds = deps.refreshWaitSeconds ?? 5;
+  const refreshes = createRefreshFlights(deps.pool);
   return (initial) => {
-    const header = authorizationOf(initial);
-    let writeAccess: WriteAccess;
-    let writer: number | null = null;
-    if (known.length === 0) writeAccess = 'disabled';
-    else if (header === null) writeAccess = 'missing';
-    else {
-      const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-      writer = match?.[1] ? knownTokenIndex(match[1], known) : null;
-      writeAccess = writer !== null ? 'token' : 'invalid';
-    }
+    const { writeAccess, writer } = check(authorizationOf(initial));
     return {
       pool: deps.pool,
       config: deps.config,
       logger: deps.logger,
       refreshWaitSeconds,
+      refreshes,
       writeAccess,
       writer,
       poller: deps.poller,

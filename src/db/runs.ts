@@ -76,29 +76,51 @@ export class RefreshBusyError extends Error {
 const LOCK_NAME = "belair_lock_name('refresh_air_quality')";
 
 /**
- * Runs refresh_air_quality(at) and returns the new run. The procedure refuses to start while
- * another run holds its lock; its lock is recursive, so this waits up to waitSeconds for the lock
- * first, calls the procedure while holding it, then lets it go. RefreshBusyError when the wait
- * was in vain.
+ * Waits up to waitSeconds (fractions allowed) for the aggregation lock on this connection: true
+ * once it holds it. The procedure refuses to start while another run holds the lock; the lock is
+ * recursive, so a caller that holds it may call the procedure.
+ */
+export async function takeRefreshLock(
+  connection: PoolConnection,
+  waitSeconds: number,
+): Promise<boolean> {
+  const [[lock]] = await connection.query<RowDataPacket[]>(
+    `/* takeRefreshLock */ SELECT GET_LOCK(${LOCK_NAME}, ?) AS locked`,
+    [waitSeconds],
+  );
+  return lock?.locked === 1;
+}
+
+export async function releaseRefreshLock(connection: PoolConnection): Promise<void> {
+  await connection.query(`/* releaseRefreshLock */ DO RELEASE_LOCK(${LOCK_NAME})`);
+}
+
+/** Runs refresh_air_quality(at) on a connection that holds the lock, and returns the new run. */
+export async function runRefresh(connection: PoolConnection, at: Date): Promise<AirQualityRun> {
+  await connection.query('/* runRefresh */ CALL refresh_air_quality(?)', [at]);
+  const [[row]] = await connection.query<RowDataPacket[]>(
+    '/* runRefresh */ SELECT @refresh_air_quality_run_id AS id',
+  );
+  const run = await findRun(connection, Number(row?.id));
+  if (!run) throw new Error(`refresh_air_quality did not leave its run (${row?.id})`);
+  return run;
+}
+
+/**
+ * Runs refresh_air_quality(at) and returns the new run: waits up to waitSeconds for the lock,
+ * calls the procedure while holding it, then lets it go. RefreshBusyError when the wait was in
+ * vain. (The API shares runs between concurrent calls: see refresh-flights.ts.)
  */
 export async function refreshAirQuality(
   connection: PoolConnection,
   args: { at: Date; waitSeconds: number },
 ): Promise<AirQualityRun> {
-  const [[lock]] = await connection.query<RowDataPacket[]>(
-    `/* refreshAirQuality */ SELECT GET_LOCK(${LOCK_NAME}, ?) AS locked`,
-    [args.waitSeconds],
-  );
-  if (lock?.locked !== 1) throw new RefreshBusyError(args.waitSeconds);
+  if (!(await takeRefreshLock(connection, args.waitSeconds))) {
+    throw new RefreshBusyError(args.waitSeconds);
+  }
   try {
-    await connection.query('/* refreshAirQuality */ CALL refresh_air_quality(?)', [args.at]);
-    const [[row]] = await connection.query<RowDataPacket[]>(
-      '/* refreshAirQuality */ SELECT @refresh_air_quality_run_id AS id',
-    );
-    const run = await findRun(connection, Number(row?.id));
-    if (!run) throw new Error(`refresh_air_quality did not leave its run (${row?.id})`);
-    return run;
+    return await runRefresh(connection, args.at);
   } finally {
-    await connection.query(`/* refreshAirQuality */ DO RELEASE_LOCK(${LOCK_NAME})`);
+    await releaseRefreshLock(connection);
   }
 }

@@ -1,6 +1,8 @@
 import type { Pollutant } from '../db/pollutants.js';
+import { INVISIBLE_CHARACTER, invisibleCharacters } from '../util/invisible-characters.js';
 import { parseInstant } from '../util/parse-instant.js';
 import { quote } from '../util/quote.js';
+import { unassignedCountry } from './countries.js';
 
 /** One measurement as a client sends it: the OpenAQ realtime fields, flattened. */
 export interface MeasurementItem {
@@ -71,8 +73,9 @@ const CONTROL = /\p{Cc}/u;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
- * A text field: trimmed, non-empty, at most maxLength characters, no control characters, valid
- * Unicode. Optional fields may be null or absent, but not empty.
+ * A text field: trimmed, non-empty, at most maxLength characters, no control characters, no
+ * invisible formatting characters (zero-width, bidirectional, ...), valid Unicode. Optional fields
+ * may be null or absent, but not empty.
  */
 function checkText(
   field: string,
@@ -108,11 +111,49 @@ function checkText(
     problems.push(`${field} ${quote(value)} contains control characters (tabs, line breaks, ...).`);
     return null;
   }
+  // On the text as sent as well: trim() takes a byte order mark or U+2028 away at either end.
+  if (INVISIBLE_CHARACTER.test(value)) {
+    const found = invisibleCharacters(value);
+    problems.push(
+      `${field} ${quote(value)} contains ${found.length === 1 ? 'an invisible formatting character' : 'invisible formatting characters'} ` +
+        `(${found.join(', ')}): send the name without zero-width or bidirectional marks.`,
+    );
+    return null;
+  }
   if (LONE_SURROGATE.test(text)) {
     problems.push(`${field} ${quote(text)} is not valid Unicode (a lone surrogate).`);
     return null;
   }
   return text;
+}
+
+/**
+ * A country: an ISO 3166-1 alpha-2 code assigned to a country (the list is data, in
+ * countries.ts), any case, spaces around it allowed; stored upper case.
+ */
+function checkCountry(value: unknown, problems: string[]): string | null {
+  if (value === undefined || value === null) {
+    problems.push('country is missing: send the two-letter ISO 3166-1 code, such as BE.');
+    return null;
+  }
+  // No control or invisible characters even at the ends, where trim() would take them away.
+  const text = typeof value === 'string' ? value.trim() : '';
+  if (
+    typeof value !== 'string' ||
+    CONTROL.test(value) ||
+    INVISIBLE_CHARACTER.test(value) ||
+    !/^[A-Za-z]{2}$/.test(text)
+  ) {
+    problems.push(`country ${quote(value)} is not a two-letter ISO 3166-1 code such as BE.`);
+    return null;
+  }
+  const code = text.toUpperCase();
+  const unassigned = unassignedCountry(code);
+  if (unassigned !== null) {
+    problems.push(`country ${quote(value)} ${unassigned}.`);
+    return null;
+  }
+  return code;
 }
 
 function checkCoordinate(
@@ -183,21 +224,7 @@ export function validateMeasurement(
   const location = checkText('location', raw.location, MAX_LENGTH.location, problems);
   const city = checkText('city', raw.city, MAX_LENGTH.city, problems);
 
-  let country: string | null = null;
-  // No control characters even at the ends, where trim() would take them away unseen.
-  if (
-    typeof raw.country === 'string' &&
-    !CONTROL.test(raw.country) &&
-    /^[A-Za-z]{2}$/.test(raw.country.trim())
-  ) {
-    country = raw.country.trim().toUpperCase();
-  } else {
-    problems.push(
-      raw.country === undefined || raw.country === null
-        ? 'country is missing: send the two-letter ISO 3166-1 code, such as BE.'
-        : `country ${quote(raw.country)} is not a two-letter ISO 3166-1 code such as BE.`,
-    );
-  }
+  const country = checkCountry(raw.country, problems);
 
   let pollutant: Pollutant | undefined;
   if (typeof raw.parameter === 'string') {

@@ -8,8 +8,9 @@ import {
 import type { ServerOptions, SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import type { YogaServerInstance } from 'graphql-yoga';
-import { WebSocketServer } from 'ws';
+import { type WebSocket, WebSocketServer } from 'ws';
 import type { Context, InitialContext } from '../context/context.js';
+import { tooManySubscriptions } from '../errors/expected-errors.js';
 import type { ConnectionLimit } from './connection-limit.js';
 import { sharedPayloadJson } from './shared-payload-json.js';
 
@@ -68,10 +69,31 @@ function withoutHttpExtension(error: GraphQLError): GraphQLError {
 }
 
 /**
+ * Raises one socket's message limit. ws has one maxPayload per server, checked by each socket's
+ * receiver as the frames arrive (before a message is buffered whole); the receiver keeps it in
+ * _maxPayload (ws 8, without permessage-deflate, which this server leaves off). Pinned by
+ * test/anonymous-writes.test.ts: an anonymous socket closes with 1009 past the anonymous limit,
+ * one with a valid token sends a batch.
+ */
+function allowLargeMessages(socket: WebSocket, bytes: number): void {
+  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
+  if (typeof receiver?._maxPayload !== 'number') {
+    throw new Error('ws: the socket has no receiver limit to raise (has ws changed?)');
+  }
+  receiver._maxPayload = bytes;
+}
+
+/**
  * graphql-ws (the graphql-transport-ws protocol) on the HTTP server's own port and GraphQL path.
  * Every operation goes through yoga.getEnveloped, as graphql-yoga's graphql-ws example does, so
  * WebSocket operations get the plugins (shared execution, masked errors) and the context factory
  * (Authorization from connectionParams) that HTTP requests get.
+ *
+ * Messages of a socket are bounded as request bodies are: MAX_ANONYMOUS_BODY_BYTES until its
+ * connection_init holds a valid token, MAX_BODY_BYTES after.
+ *
+ * Each socket runs at most maxOperationsPerSocket operations at once; a subscribe past it is
+ * refused with TOO_MANY_SUBSCRIPTIONS, on that operation only.
  *
  * Sockets beyond the limit are accepted and closed at once with 1013 and a reason a person can
  * read: a refused HTTP upgrade would reach a browser as a bare, unexplained failure. The server
@@ -84,19 +106,43 @@ export function mountGraphqlWs(
     path: string;
     limit: ConnectionLimit;
     keepAliveMs: number;
-    /** The largest message accepted, as MAX_BODY_BYTES is for HTTP; larger ones close with 1009. */
+    /**
+     * The largest message accepted from a socket whose connectionParams hold a valid token, as
+     * MAX_BODY_BYTES is for HTTP; larger ones close with 1009.
+     */
     maxPayloadBytes: number;
+    /** The same for other sockets, as MAX_ANONYMOUS_BODY_BYTES is for HTTP. */
+    maxAnonymousPayloadBytes: number;
+    /** Whether connectionParams hold a valid token. */
+    isWriter: (connectionParams: Readonly<Record<string, unknown>> | undefined) => boolean;
+    /** Operations one socket may run at once (MAX_SUBSCRIPTIONS_PER_CONNECTION). */
+    maxOperationsPerSocket: number;
   },
 ): GraphqlWsEndpoint {
-  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxPayloadBytes });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: Math.min(options.maxAnonymousPayloadBytes, options.maxPayloadBytes),
+  });
   const payloads = sharedPayloadJson({ format: withoutHttpExtensions });
   const served = useServer(
     {
       jsonMessageReplacer: payloads.replacer,
+      // A socket is anonymous until its connection_init shows a valid token: only then may its
+      // messages be as large as a batch.
+      onConnect: (ctx) => {
+        if (options.isWriter(ctx.connectionParams)) {
+          allowLargeMessages(ctx.extra.socket, options.maxPayloadBytes);
+        }
+      },
       execute: (args) => (args as Enveloped).execute(args),
       subscribe: (args) => (args as Enveloped).subscribe(args),
       onNext: (_ctx, _id, _payload, _args, result) => payloads.payloadFor(result),
       onSubscribe: async (ctx, _id, params: SubscribePayload) => {
+        // graphql-ws has entered this operation already: it counts. Queries and mutations count
+        // while they run too. Refused on this operation only: the socket and its others go on.
+        if (Object.keys(ctx.subscriptions).length > options.maxOperationsPerSocket) {
+          return [tooManySubscriptions(options.maxOperationsPerSocket)];
+        }
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,

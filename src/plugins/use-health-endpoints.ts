@@ -1,12 +1,16 @@
-import type { Plugin } from 'graphql-yoga';
-import { classifyDatabaseError, describeError } from '../db/database-unavailable.js';
+import type { Plugin, YogaLogger } from 'graphql-yoga';
 import type { Queryable } from '../db/queryable.js';
-import { readReadinessFacts } from '../db/readiness.js';
+import { describeReadinessFailure, readReadinessFacts } from '../db/readiness.js';
 
 export interface Readiness {
   readonly ready: boolean;
-  /** Why the service is not ready; empty when it is. */
+  /**
+   * Why the service is not ready, in words an operator can act on and an outsider learns nothing
+   * from (no driver message, host, port or user); empty when it is ready.
+   */
   readonly reasons: readonly string[];
+  /** The errors behind the reasons, as the driver said them: for the log and for operators only. */
+  readonly details?: readonly string[];
   readonly database: 'reachable' | 'unreachable';
   readonly eventScheduler?: string;
   readonly refreshEvent?: string | null;
@@ -41,16 +45,13 @@ export async function checkReadiness(
   try {
     facts = await readReadinessFacts(db);
   } catch (error) {
-    const unavailability = classifyDatabaseError(error);
-    let reason: string;
-    if (unavailability?.poolTimeout) {
-      reason = `No database connection is free: ${unavailability.detail}.`;
-    } else if (unavailability) {
-      reason = `MariaDB is unreachable (${unavailability.reason}): ${unavailability.detail}.`;
-    } else {
-      reason = `MariaDB did not answer the readiness query: ${describeError(error)}.`;
-    }
-    return { ready: false, reasons: [reason], database: 'unreachable' };
+    const failure = describeReadinessFailure(error);
+    return {
+      ready: false,
+      reasons: [failure.reason],
+      details: [failure.detail],
+      database: 'unreachable',
+    };
   }
   const reasons: string[] = [];
   const replica = facts.refreshEvent === 'SLAVESIDE_DISABLED';
@@ -91,19 +92,42 @@ export async function checkReadiness(
   };
 }
 
+export interface HealthEndpointOptions extends ReadinessOptions {
+  readonly logger: YogaLogger;
+  /** Whether a request's Authorization header holds a valid token (operators see the details). */
+  readonly isOperator: (authorization: string | null) => boolean;
+}
+
 /**
  * GET /healthz: the process is alive (no database involved). GET /readyz: see checkReadiness;
- * 200 or 503, with the facts as JSON either way.
+ * 200 or 503, with the facts as JSON either way. The errors behind a reason go to the log, once
+ * each time they change (probes ask every few seconds), and into the answer (`details`) only for
+ * a request with a valid token.
  */
-export function useHealthEndpoints(db: Queryable, options: ReadinessOptions = {}): Plugin {
+export function useHealthEndpoints(db: Queryable, options: HealthEndpointOptions): Plugin {
+  let logged = '';
+  const log = (readiness: Readiness) => {
+    const said = readiness.ready ? '' : JSON.stringify([readiness.reasons, readiness.details]);
+    if (said === logged) return;
+    if (said === '') options.logger.info('/readyz: ready again');
+    else {
+      const details = readiness.details?.length ? ` (${readiness.details.join('; ')})` : '';
+      options.logger.warn(`/readyz: not ready: ${readiness.reasons.join(' ')}${details}`);
+    }
+    logged = said;
+  };
   return {
-    async onRequest({ url, fetchAPI, endResponse }) {
+    async onRequest({ request, url, fetchAPI, endResponse }) {
       if (url.pathname === '/healthz') {
         endResponse(fetchAPI.Response.json({ status: 'ok' }));
       } else if (url.pathname === '/readyz') {
         const readiness = await checkReadiness(db, options);
+        log(readiness);
+        const { details, ...answer } = readiness;
+        const operator =
+          details !== undefined && options.isOperator(request.headers.get('authorization'));
         endResponse(
-          fetchAPI.Response.json(readiness, {
+          fetchAPI.Response.json(operator ? { ...answer, details } : answer, {
             status: readiness.ready ? 200 : 503,
             headers: { 'cache-control': 'no-store' },
           }),

@@ -1,5 +1,4 @@
 import {
-  type DocumentNode,
   GraphQLError,
   type GraphQLInputObjectType,
   getNamedType,
@@ -7,54 +6,32 @@ import {
   isInputObjectType,
   isLeafType,
   isNonNullType,
-  Kind,
-  type OperationDefinitionNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
+import {
+  type ItemLevelInputErrorsByVariable,
+  measurementsVariable,
+} from '../context/item-level-input-errors.js';
 import type { ItemLevelInputErrors, Rejection } from '../ingest/ingest-measurements.js';
 import { quote } from '../util/quote.js';
+import { mutationRootFields } from './mutation-root-fields.js';
 
 export interface WithItemLevelInputErrors {
-  itemLevelInputErrors?: ItemLevelInputErrors;
+  itemLevelInputErrors?: ItemLevelInputErrorsByVariable;
 }
 
-/** The variables that feed ingestMeasurements(measurements: $x) in the operation, by document. */
-const variablesOf = new WeakMap<DocumentNode, Map<string | null, readonly string[]>>();
-
-function measurementVariables(document: DocumentNode, operationName: string | null | undefined) {
-  let byOperation = variablesOf.get(document);
-  if (!byOperation) {
-    byOperation = new Map();
-    variablesOf.set(document, byOperation);
+/** The variables that feed ingestMeasurements(measurements: $x) in the operation, fragments included. */
+function measurementVariables(
+  document: Parameters<typeof mutationRootFields>[0],
+  operationName: string | null | undefined,
+): string[] {
+  const names = new Set<string>();
+  for (const field of mutationRootFields(document, operationName)) {
+    if (field.name.value !== 'ingestMeasurements') continue;
+    const name = measurementsVariable(field);
+    if (name !== null) names.add(name);
   }
-  const key = operationName ?? null;
-  let names = byOperation.get(key);
-  if (!names) {
-    const operations = document.definitions.filter(
-      (d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION,
-    );
-    const operation =
-      key === null
-        ? operations.length === 1
-          ? operations[0]
-          : undefined
-        : operations.find((o) => o.name?.value === key);
-    const found = new Set<string>();
-    if (operation?.operation === 'mutation') {
-      for (const selection of operation.selectionSet.selections) {
-        if (selection.kind !== Kind.FIELD || selection.name.value !== 'ingestMeasurements')
-          continue;
-        for (const argument of selection.arguments ?? []) {
-          if (argument.name.value === 'measurements' && argument.value.kind === Kind.VARIABLE) {
-            found.add(argument.value.name.value);
-          }
-        }
-      }
-    }
-    names = [...found];
-    byOperation.set(key, names);
-  }
-  return names;
+  return [...names];
 }
 
 interface FieldCheck {
@@ -163,9 +140,11 @@ function coercionProblems(item: unknown, type: GraphQLInputObjectType): string[]
 /**
  * GraphQL refuses a whole request when one item of a list variable does not coerce (a missing
  * city, a value sent as text, an unknown pollutant name): one bad item would sink a batch of
- * 10,000. This plugin checks the items of ingestMeasurements' variable before execution, as GraphQL
- * would, takes out those it would refuse and leaves their reasons in the context, so that the
- * mutation reports them as rejections of those items, with their indices in the batch sent.
+ * 10,000. This plugin checks the items of every variable that feeds an ingestMeasurements field
+ * (at the top of the mutation or behind fragments) before execution, as GraphQL would, takes out
+ * those it would refuse and leaves their reasons in the context, per variable, so that each field
+ * reports them as rejections of its own items, with their indices in the batch sent. A list
+ * written inline in the document is checked by GraphQL's validation as a whole, as before.
  * Works for HTTP and WebSocket operations alike (both run through Yoga's envelop).
  */
 export function useItemLevelInputErrors(): Plugin<WithItemLevelInputErrors> {
@@ -176,6 +155,7 @@ export function useItemLevelInputErrors(): Plugin<WithItemLevelInputErrors> {
       const type = args.schema.getType('MeasurementInput');
       if (!isInputObjectType(type)) return;
       const variables = { ...args.variableValues } as Record<string, unknown>;
+      const setAside = new Map<string, ItemLevelInputErrors>();
       let changed = false;
       for (const name of names) {
         let items = variables[name];
@@ -202,8 +182,9 @@ export function useItemLevelInputErrors(): Plugin<WithItemLevelInputErrors> {
         if (rejected.length === 0) continue;
         variables[name] = kept;
         changed = true;
-        extendContext({ itemLevelInputErrors: { received: items.length, keptIndex, rejected } });
+        setAside.set(name, { received: items.length, keptIndex, rejected });
       }
+      if (setAside.size > 0) extendContext({ itemLevelInputErrors: setAside });
       // envelop calls execute with these very args, so the filtered list is what GraphQL coerces.
       if (changed) (args as { variableValues: Record<string, unknown> }).variableValues = variables;
     },

@@ -1,14 +1,9 @@
-import {
-  type DocumentNode,
-  type FieldNode,
-  getOperationAST,
-  Kind,
-  type SelectionSetNode,
-} from 'graphql';
+import { type DocumentNode, type FieldNode, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { REFRESH_COST, WRITE_OVERHEAD, writeCostOfBatch } from '../config/write-cost.js';
 import type { Context } from '../context/context.js';
 import { badUserInput, rateLimited } from '../errors/expected-errors.js';
+import { mutationRootFields } from './mutation-root-fields.js';
 
 export interface WriteRateLimitOptions {
   /** Measurements per second each token may write (WRITE_RATE_LIMIT); 0 turns the limit off. */
@@ -17,26 +12,6 @@ export interface WriteRateLimitOptions {
   readonly burst: number;
   /** Milliseconds; Date.now by default. */
   readonly clock?: () => number;
-}
-
-/** The root fields an operation selects, through its fragments (@skip/@include counted anyway). */
-function rootFields(selectionSet: SelectionSetNode, document: DocumentNode): FieldNode[] {
-  const fields: FieldNode[] = [];
-  for (const selection of selectionSet.selections) {
-    if (selection.kind === Kind.FIELD) fields.push(selection);
-    else if (selection.kind === Kind.INLINE_FRAGMENT) {
-      fields.push(...rootFields(selection.selectionSet, document));
-    } else {
-      const fragment = document.definitions.find(
-        (d) => d.kind === Kind.FRAGMENT_DEFINITION && d.name.value === selection.name.value,
-      );
-      // Validation has refused cycles and unknown fragments already.
-      if (fragment?.kind === Kind.FRAGMENT_DEFINITION) {
-        fields.push(...rootFields(fragment.selectionSet, document));
-      }
-    }
-  }
-  return fields;
 }
 
 /** How many measurements an ingestMeasurements field sends, inline or in a variable. */
@@ -60,10 +35,8 @@ export function writeCost(
   operationName: string | null | undefined,
   variables: Readonly<Record<string, unknown>>,
 ): number {
-  const operation = getOperationAST(document, operationName);
-  if (operation?.operation !== 'mutation') return 0;
   let cost = 0;
-  for (const field of rootFields(operation.selectionSet, document)) {
+  for (const field of mutationRootFields(document, operationName)) {
     const name = field.name.value;
     if (name === '__typename') continue;
     if (name === 'ingestMeasurements') cost += writeCostOfBatch(itemsOf(field, variables));
@@ -84,8 +57,8 @@ interface Bucket {
  * once), a token bucket kept in this process: N processes behind a balancer allow N times the
  * rate. A mutation is priced before it runs (writeCost) and refused whole when its token's budget
  * does not hold it, so nothing of a refused write is stored, and a refusal costs nothing: retried
- * after retryAfterSeconds, it passes. Writes without a valid token are left to the auth check
- * (UNAUTHENTICATED), which every write field makes.
+ * after retryAfterSeconds, it passes. Writes without a valid token never get here: they are
+ * refused before (use-write-access.ts), and by every write field's own check.
  */
 export function useWriteRateLimit(options: WriteRateLimitOptions): Plugin {
   const clock = options.clock ?? Date.now;

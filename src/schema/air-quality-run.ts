@@ -1,5 +1,5 @@
 import { resetLoaders } from '../context/context.js';
-import { type AirQualityRun, listRuns, RefreshBusyError, refreshAirQuality } from '../db/runs.js';
+import { type AirQualityRun, listRuns, RefreshBusyError } from '../db/runs.js';
 import { badUserInput, expectedError } from '../errors/expected-errors.js';
 import { builder } from './builder.js';
 import { requireInstant } from './date-time-input.js';
@@ -74,18 +74,17 @@ builder.mutationField('refreshAirQuality', (t) =>
     authScopes: { write: true },
     args: { at: t.arg({ type: 'DateTime' }) },
     resolve: async (_root, args, context) => {
-      const at = args.at ? requireInstant('at', args.at) : new Date();
-      const connection = await context.pool.getConnection();
+      // Without `at`, the run is evaluated when it takes the lock: after this call was made.
+      const at = args.at ? requireInstant('at', args.at) : null;
       let run: AirQualityRun;
       try {
-        run = await refreshAirQuality(connection, { at, waitSeconds: context.refreshWaitSeconds });
+        // Calls made at once share a run: one pooled connection waits for the lock for all.
+        run = await context.refreshes.refresh({ at, waitSeconds: context.refreshWaitSeconds });
       } catch (error) {
         if (error instanceof RefreshBusyError) {
           throw expectedError('REFRESH_BUSY', error.message);
         }
         throw error;
-      } finally {
-        connection.release();
       }
       // Read-your-writes: once this answers, every query of this process sees the new run (when
       // it is the current one); runs made elsewhere show within one poll interval.

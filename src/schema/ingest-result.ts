@@ -1,4 +1,5 @@
 import { resetLoaders } from '../context/context.js';
+import { measurementsVariable } from '../context/item-level-input-errors.js';
 import { badUserInput } from '../errors/expected-errors.js';
 import {
   BatchTooLargeError,
@@ -45,16 +46,17 @@ builder.mutationField('ingestMeasurements', (t) =>
     },
     // The cost of a batch is in its size, bounded by INGEST_MAX_BATCH, not in its selection.
     complexity: { field: 1, multiplier: 1 },
-    resolve: async (_root, args, context) => {
+    resolve: async (_root, args, context, info) => {
       // Only an item whose measuredAt did not parse needs a copy, with the text as sent.
       const items = args.measurements.map((m) =>
         m.measuredAt instanceof Date
           ? (m as typeof m & { measuredAt: Date })
           : { ...m, measuredAt: m.measuredAt.raw },
       );
-      // Items GraphQL itself would have refused were set aside before execution
+      // Items GraphQL itself would have refused were set aside before execution, per variable
       // (use-item-level-input-errors.ts): they count as received, and as rejected at their index.
-      const setAside = context.itemLevelInputErrors;
+      const variable = measurementsVariable(info.fieldNodes[0]);
+      const setAside = variable === null ? undefined : context.itemLevelInputErrors?.get(variable);
       const maxBatch = context.config.ingestMaxBatch;
       try {
         const result = await ingestMeasurements(context.pool, items, {

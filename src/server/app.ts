@@ -7,8 +7,10 @@ import {
   type AppDeps,
   type Context,
   createContextFactory,
+  createWriteAccessCheck,
   type InitialContext,
 } from '../context/context.js';
+import { anonymousBodyRefused, payloadTooLarge } from '../errors/expected-errors.js';
 import { useCompiledMutations } from '../plugins/use-compiled-mutations.js';
 import { useDatabaseErrors } from '../plugins/use-database-errors.js';
 import { useHealthEndpoints } from '../plugins/use-health-endpoints.js';
@@ -16,9 +18,10 @@ import { useItemLevelInputErrors } from '../plugins/use-item-level-input-errors.
 import { useNoIntrospection } from '../plugins/use-no-introspection.js';
 import { useOperationLimits } from '../plugins/use-operation-limits.js';
 import { useWindowCache, type WindowCacheStats } from '../plugins/use-window-cache.js';
+import { useWriteAccess } from '../plugins/use-write-access.js';
 import { useWriteRateLimit } from '../plugins/use-write-rate-limit.js';
 import { schema } from '../schema/index.js';
-import { readBodyWithin } from './body-limit.js';
+import { type BodyLimit, readBodyWithin } from './body-limit.js';
 import { graphiqlTabs } from './graphiql-examples.js';
 import { createLiveUpdates, type LiveStats } from './live-updates.js';
 
@@ -50,6 +53,7 @@ export interface App {
 /** Builds the API on its dependencies; nothing here reads the environment or listens. */
 export function buildApp(deps: AppDeps): App {
   const live = createLiveUpdates(deps);
+  const writeAccessOf = createWriteAccessCheck(deps.config.apiTokens);
   const windowCache = useWindowCache({ poller: live.poller, schema });
   const yoga = createYoga<InitialContext, Context>({
     schema,
@@ -68,10 +72,16 @@ export function buildApp(deps: AppDeps): App {
     // else is masked as "Unexpected error." and Yoga logs it in full (with its cause and stack).
     maskedErrors: true,
     plugins: [
-      useHealthEndpoints(deps.pool, { maxRunAgeSeconds: deps.config.readyMaxRunAgeSeconds }),
+      useHealthEndpoints(deps.pool, {
+        maxRunAgeSeconds: deps.config.readyMaxRunAgeSeconds,
+        logger: deps.logger,
+        isOperator: (authorization) => writeAccessOf(authorization).writeAccess === 'token',
+      }),
       useOperationLimits(deps.config),
       ...(deps.config.introspection ? [] : [useNoIntrospection()]),
-      // Before the plugins that change the variables or the executor: a refused write runs nothing.
+      // Before the plugins that change the variables or the executor: a refused write runs nothing,
+      // and a write without a valid token is refused before anything of it is looked at.
+      useWriteAccess(),
       useWriteRateLimit({
         perSecond: deps.config.writeRateLimit,
         burst: deps.config.writeRateBurst,
@@ -85,10 +95,27 @@ export function buildApp(deps: AppDeps): App {
     ],
   });
 
-  const limit = deps.config.maxBodyBytes;
+  const { maxBodyBytes, maxAnonymousBodyBytes } = deps.config;
+  /**
+   * What may be read of a request's body. With a valid token, MAX_BODY_BYTES (a full batch).
+   * Without one, MAX_ANONYMOUS_BODY_BYTES at most, and a body past it is refused before the rest
+   * is read: an anonymous client must not make the server read, parse and check 8 MB to be told
+   * that it needs a token.
+   */
+  const bodyLimitOf = (req: IncomingMessage): BodyLimit => {
+    const { writeAccess } = writeAccessOf(req.headers.authorization || null);
+    if (writeAccess === 'token') return { bytes: maxBodyBytes };
+    if (maxAnonymousBodyBytes < maxBodyBytes) {
+      return {
+        bytes: maxAnonymousBodyBytes,
+        refusal: anonymousBodyRefused(writeAccess, maxAnonymousBodyBytes),
+      };
+    }
+    return { bytes: maxBodyBytes, refusal: payloadTooLarge(maxBodyBytes) };
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
-      const body = await readBodyWithin(req, res, limit);
+      const body = await readBodyWithin(req, res, bodyLimitOf(req));
       if (body === null) return;
       // Yoga (@whatwg-node/server) takes a body already read from req.body. A stream rather than
       // the Buffer itself: it inspects the object's keys, and a Buffer has one per byte.

@@ -1,11 +1,15 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Plugin, YogaServerInstance } from 'graphql-yoga';
 import {
   type AppDeps,
+  authorizationOf,
   type Context,
+  createWriteAccessCheck,
   freshLoaders,
   type InitialContext,
 } from '../context/context.js';
+import type { ErrorCode } from '../errors/expected-errors.js';
 import { ConnectionLimit } from '../live/connection-limit.js';
 import { type GraphqlWsEndpoint, mountGraphqlWs } from '../live/graphql-ws-server.js';
 import { type SharedExecutionStats, useSharedExecution } from '../plugins/use-shared-execution.js';
@@ -61,7 +65,10 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
     executionContext: (context) => ({ ...context, loaders: freshLoaders(context) }),
   });
   const limit = new ConnectionLimit(deps.config.maxConnections);
+  const writeAccessOf = createWriteAccessCheck(deps.config.apiTokens);
   const eventStreams = new Set<ServerResponse>();
+  /** Connections that carry an open event stream. */
+  const streamingSockets = new WeakSet<Socket>();
   let ws: GraphqlWsEndpoint | null = null;
   let closing: Promise<void> | null = null;
 
@@ -74,10 +81,35 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
         limit,
         keepAliveMs: deps.live?.keepAliveMs ?? 12_000,
         maxPayloadBytes: deps.config.maxBodyBytes,
+        maxAnonymousPayloadBytes: deps.config.maxAnonymousBodyBytes,
+        isWriter: (connectionParams) =>
+          writeAccessOf(authorizationOf({ ...(connectionParams ? { connectionParams } : {}) }))
+            .writeAccess === 'token',
+        maxOperationsPerSocket: deps.config.maxSubscriptionsPerConnection,
       });
     },
     admit(request, response) {
       if (!isEventStream(request)) return true;
+      // Yoga serves graphql-sse's distinct connections mode only (no stream reservations): one
+      // operation per request. HTTP/1.1 answers requests in order, so a stream pipelined on a
+      // connection behind an open one could never be delivered while that one lives: it would
+      // only execute, and buffer every event in memory. One stream per connection, then.
+      const socket = request.socket;
+      if (streamingSockets.has(socket)) {
+        response.writeHead(429, { 'content-type': 'application/json' });
+        response.end(
+          JSON.stringify({
+            errors: [
+              {
+                message:
+                  'This connection already carries an event stream, and HTTP/1.1 delivers one answer at a time: open another connection for another subscription.',
+                extensions: { code: 'TOO_MANY_SUBSCRIPTIONS' satisfies ErrorCode },
+              },
+            ],
+          }),
+        );
+        return false;
+      }
       if (!limit.tryAcquire()) {
         response.writeHead(503, { 'content-type': 'application/json', 'retry-after': '5' });
         response.end(
@@ -88,8 +120,10 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
         return false;
       }
       eventStreams.add(response);
+      streamingSockets.add(socket);
       response.once('close', () => {
         eventStreams.delete(response);
+        streamingSockets.delete(socket);
         limit.release();
       });
       return true;

@@ -1,11 +1,18 @@
+import { INVISIBLE_CHARACTER } from './invisible-characters.js';
+
 /**
- * JSON.stringify escapes C0 controls but prints DEL and the C1 controls (U+007F-U+009F) as they
- * are: invisible in a message. Escape them too, so that the reason shows what was sent.
+ * JSON.stringify escapes C0 controls but prints DEL, the C1 controls (U+007F-U+009F) and the
+ * invisible formatting characters (zero-width, bidirectional, U+2028...) as they are: invisible
+ * in a message, and a right-to-left override would even turn the rest of the message around.
+ * Escape them too (each UTF-16 unit, as JSON does), so that the reason shows what was sent.
  */
+const ESCAPED = new RegExp(`[\\u007f-\\u009f]|${INVISIBLE_CHARACTER.source}`, 'gu');
+
 function escapeControls(json: string): string {
-  return json.replace(
-    /[\u007f-\u009f]/g,
-    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  return json.replace(ESCAPED, (c) =>
+    [...Array(c.length).keys()]
+      .map((i) => `\\u${c.charCodeAt(i).toString(16).padStart(4, '0')}`)
+      .join(''),
   );
 }
 

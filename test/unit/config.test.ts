@@ -263,3 +263,86 @@ describe('limits, production mode and the write rate', () => {
     expect(stderr).toBe(`Invalid configuration:\n  - ${PRODUCTION_WITHOUT_TOKENS}\n`);
   }, 60_000);
 });
+
+describe('tokens in production mode, and the second hardening pass’s limits', () => {
+  const problemsOf = (env: Record<string, string>) => {
+    try {
+      loadConfig(env, { server: true });
+    } catch (error) {
+      if (error instanceof ConfigError) return error.problems;
+      throw error;
+    }
+    return [];
+  };
+  const LONG = 'a3f1c9e07b4d2a8e6f0c1b5d9e3a7f2c'; // 32 characters
+  const tooShort = (which: string) =>
+    `API_TOKENS: ${which} characters, and NODE_ENV=production needs at least 32 so that a token cannot be guessed: make each one with e.g. openssl rand -hex 32 (64 characters)`;
+
+  it('refuses a token under 32 characters in production mode, saying which and why, never what', () => {
+    expect(problemsOf({ NODE_ENV: 'production', API_TOKENS: 'dev-token' })).toEqual([
+      tooShort('token 1 of 1 has 9'),
+    ]);
+    expect(
+      problemsOf({ NODE_ENV: 'production', API_TOKENS: `${LONG}, short-one ,${LONG.slice(1)}` }),
+    ).toEqual([tooShort('token 2 of 3 has 9, token 3 of 3 has 31')]);
+    const message = (() => {
+      try {
+        loadConfig({ NODE_ENV: 'production', API_TOKENS: 'dev-token' }, { server: true });
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return '';
+    })();
+    expect(message).not.toContain('dev-token');
+  });
+
+  it('takes tokens of 32 characters and more in production, and short ones elsewhere', () => {
+    expect(problemsOf({ NODE_ENV: 'production', API_TOKENS: `${LONG},${LONG}x` })).toEqual([]);
+    // Development, and scripts that serve no writes, keep short tokens.
+    expect(problemsOf({ API_TOKENS: 'dev-token' })).toEqual([]);
+    expect(loadConfig({ NODE_ENV: 'production', API_TOKENS: 'dev-token' }).apiTokens).toEqual([
+      'dev-token',
+    ]);
+  });
+
+  it('makes npm start exit 1 in production mode with a short token, saying why', async () => {
+    // A database nobody listens at: were the token let through, the server would fail at once
+    // rather than start on (and migrate) a real database.
+    const env = {
+      ...process.env,
+      NODE_ENV: 'production',
+      PORT: '0',
+      API_TOKENS: 'dev-token',
+      DATABASE_URL: 'mysql://belair@127.0.0.1:1/belair_never_used',
+    };
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
+      cwd: new URL('..', import.meta.url),
+      env,
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toBe(`Invalid configuration:\n  - ${tooShort('token 1 of 1 has 9')}\n`);
+  }, 60_000);
+
+  it('has the defaults of the limits on anonymous bodies and on operations per connection', () => {
+    const config = loadConfig({});
+    expect([config.maxAnonymousBodyBytes, config.maxSubscriptionsPerConnection]).toEqual([
+      65_536, 100,
+    ]);
+    const set = loadConfig({
+      MAX_ANONYMOUS_BODY_BYTES: '2048',
+      MAX_SUBSCRIPTIONS_PER_CONNECTION: '5',
+    });
+    expect([set.maxAnonymousBodyBytes, set.maxSubscriptionsPerConnection]).toEqual([2048, 5]);
+    expect(
+      problemsOf({ MAX_ANONYMOUS_BODY_BYTES: '10', MAX_SUBSCRIPTIONS_PER_CONNECTION: '0' }),
+    ).toEqual([
+      'MAX_ANONYMOUS_BODY_BYTES: Too small: expected number to be >=1024',
+      'MAX_SUBSCRIPTIONS_PER_CONNECTION: Too small: expected number to be >=1',
+    ]);
+  });
+});

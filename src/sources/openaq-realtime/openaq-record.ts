@@ -93,10 +93,20 @@ export function parseOpenAqRecord(record: unknown): RecordResult {
     return { kind: 'malformed', reason: 'not an OpenAQ measurement (expected a JSON object)' };
   }
   try {
-    const parameter = requiredString(record, 'parameter').trim().toLowerCase();
+    // OpenAQ's codes in any case, but nothing around them: "pm25\t" is a broken record of a
+    // pollutant we track, not a parameter to leave out, and the mutation refuses "PM25\t" too.
+    const sent = requiredString(record, 'parameter');
+    const parameter = sent.toLowerCase();
+    if (!isPollutantCode(parameter) && isPollutantCode(parameter.trim())) {
+      throw new MalformedField(
+        `"parameter" ${JSON.stringify(sent)} has spaces or control characters around its code`,
+      );
+    }
     const location = requiredString(record, 'location');
     const city = requiredString(record, 'city');
-    const country = requiredString(record, 'country').trim().toUpperCase();
+    // As sent: the API applies its rules to the country (and to every name) as it applies them to
+    // any client's items; trimming "BE\t" here made a valid country of an invalid one.
+    const country = requiredString(record, 'country');
     if (record.value === undefined || record.value === null) {
       throw new MalformedField('missing "value"');
     }

@@ -64,6 +64,16 @@ interface Pending {
   readonly measurement: MeasurementInput;
 }
 
+/**
+ * The country a record is selected by (--country): its code as written, any case, spaces and
+ * control characters around it ignored. Only for choosing: the record goes out with its country as
+ * sent, and the API judges it by the rules every client's items are judged by, so that "BE\t" is
+ * rejected with the reason instead of being stored as BE or silently left out.
+ */
+function countryKey(country: string): string {
+  return country.trim().toUpperCase();
+}
+
 function add(map: Map<string, number>, key: string, count = 1) {
   map.set(key, (map.get(key) ?? 0) + count);
 }
@@ -198,8 +208,8 @@ class Sending {
       return true;
     }
     const { countries, batchSize } = this.#options;
-    if (countries !== 'all' && !countries.has(result.measurement.country)) {
-      add(summary.filteredOut, `country ${result.measurement.country}`);
+    if (countries !== 'all' && !countries.has(countryKey(result.measurement.country))) {
+      add(summary.filteredOut, `country ${countryKey(result.measurement.country)}`);
       return true;
     }
     this.#batch.push({ where, measurement: result.measurement });
