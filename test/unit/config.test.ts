@@ -316,7 +316,7 @@ describe('tokens in production mode, and the second hardening pass’s limits', 
       DATABASE_URL: 'mysql://belair@127.0.0.1:1/belair_never_used',
     };
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
-      cwd: new URL('..', import.meta.url),
+      cwd: new URL('../..', import.meta.url),
       env,
     });
     let stderr = '';
