@@ -183,7 +183,8 @@ export function createPoller(options: PollerOptions): Poller {
 
   async function load(run: AirQualityRun): Promise<RunWindows> {
     loads += 1;
-    return indexRunWindows(run, await listRunWindows(db, run));
+    // The run held until now is the new one's predecessor: alerts compare the two.
+    return indexRunWindows(run, await listRunWindows(db, run), snapshot);
   }
 
   async function poll(startedAt: number) {
