@@ -19,6 +19,8 @@ import { useWindowCache, type WindowCacheStats } from '../plugins/use-window-cac
 import { useWriteRateLimit } from '../plugins/use-write-rate-limit.js';
 import { schema } from '../schema/index.js';
 import { readBodyWithin } from './body-limit.js';
+import { buildDashboard, DASHBOARD_OUT } from './dashboard-build.js';
+import { createDashboardFiles } from './dashboard-files.js';
 import { graphiqlTabs } from './graphiql-examples.js';
 import { createLiveUpdates, type LiveStats } from './live-updates.js';
 
@@ -29,8 +31,8 @@ export type { LiveStats } from './live-updates.js';
 export interface App {
   readonly yoga: YogaServerInstance<InitialContext, Context>;
   /**
-   * The one HTTP server: GraphQL at /graphql (GraphiQL for browsers, SSE for subscriptions,
-   * graphql-ws on upgrade), /healthz, /readyz.
+   * The one HTTP server: the dashboard at /, GraphQL at /graphql (GraphiQL for browsers, SSE for
+   * subscriptions, graphql-ws on upgrade), /healthz, /readyz.
    */
   readonly server: Server;
   /** Counters of live updates: the poller's polls and statements, executions, connections. */
@@ -85,6 +87,14 @@ export function buildApp(deps: AppDeps): App {
     ],
   });
 
+  const dashboardDir = deps.dashboard?.dir ?? DASHBOARD_OUT;
+  const dashboard = createDashboardFiles({
+    dir: dashboardDir,
+    logger: deps.logger,
+    ...(deps.dashboard?.build === false
+      ? {}
+      : { ensureBuilt: () => buildDashboard({ outDir: dashboardDir }) }),
+  });
   const limit = deps.config.maxBodyBytes;
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -96,6 +106,7 @@ export function buildApp(deps: AppDeps): App {
         body.length > 0 ? [body] : [],
       );
     }
+    if (await dashboard.handle(req, res)) return;
     if (!live.admit(req, res)) return;
     await yoga(req, res);
   };
