@@ -114,7 +114,9 @@ export function createMap(onPick: (key: string) => void): BelgiumMap {
       if (!moved) break;
     }
     type Box = readonly [number, number, number, number];
-    const overlaps = (p: Box, q: Box) => p[0] < q[2] && q[0] < p[2] && p[1] < q[3] && q[1] < p[3];
+    const overlap = (p: Box, q: Box) =>
+      Math.max(0, Math.min(p[2], q[2]) - Math.max(p[0], q[0])) *
+      Math.max(0, Math.min(p[3], q[3]) - Math.max(p[1], q[1]));
     const taken: Box[] = items.map(({ x, y }) => [x - RADIUS, y - RADIUS, x + RADIUS, y + RADIUS]);
     for (const item of items) {
       const [leader, , , label] = item.marker.children as unknown as [
@@ -131,31 +133,37 @@ export function createMap(onPick: (key: string) => void): BelgiumMap {
         y1: (item.ay - item.y).toFixed(1),
       });
       const width = label.getComputedTextLength?.() || (label.textContent?.length ?? 0) * 7.5;
+      const near = RADIUS + 4;
+      const diagonal = RADIUS - 2;
+      // Where the name may go, in order of preference: right, left, below, above, diagonals.
       const sides = [
-        { x: RADIUS + 4, y: 0, anchor: 'start', box: [RADIUS + 4, -8, RADIUS + 4 + width, 8] },
-        { x: -RADIUS - 4, y: 0, anchor: 'end', box: [-RADIUS - 4 - width, -8, -RADIUS - 4, 8] },
-        {
-          x: 0,
-          y: RADIUS + 11,
-          anchor: 'middle',
-          box: [-width / 2, RADIUS + 3, width / 2, RADIUS + 19],
-        },
-        {
-          x: 0,
-          y: -RADIUS - 11,
-          anchor: 'middle',
-          box: [-width / 2, -RADIUS - 19, width / 2, -RADIUS - 3],
-        },
+        { x: near, y: 0, anchor: 'start', left: near },
+        { x: -near, y: 0, anchor: 'end', left: -near - width },
+        { x: 0, y: RADIUS + 11, anchor: 'middle', left: -width / 2 },
+        { x: 0, y: -RADIUS - 11, anchor: 'middle', left: -width / 2 },
+        { x: diagonal, y: -RADIUS - 4, anchor: 'start', left: diagonal },
+        { x: diagonal, y: RADIUS + 4, anchor: 'start', left: diagonal },
+        { x: -diagonal, y: -RADIUS - 4, anchor: 'end', left: -diagonal - width },
+        { x: -diagonal, y: RADIUS + 4, anchor: 'end', left: -diagonal - width },
       ] as const;
       const boxOf = (side: (typeof sides)[number]): Box => [
-        item.x + side.box[0],
-        item.y + side.box[1],
-        item.x + side.box[2],
-        item.y + side.box[3],
+        item.x + side.left,
+        item.y + side.y - 8,
+        item.x + side.left + width,
+        item.y + side.y + 8,
       ];
-      const side = sides.find((c) => !taken.some((box) => overlaps(box, boxOf(c)))) ?? sides[0];
-      taken.push(boxOf(side));
-      setAttributes(label, { x: side.x, y: side.y, 'text-anchor': side.anchor });
+      // The side that covers the least of the other markers and names (the first one when tied).
+      let best: (typeof sides)[number] = sides[0];
+      let bestCost = Number.POSITIVE_INFINITY;
+      for (const side of sides) {
+        const box = boxOf(side);
+        const outside = box[0] < 0 || box[2] > WIDTH || box[1] < 0 || box[3] > HEIGHT ? 1e6 : 0;
+        const cost = outside + taken.reduce((sum, other) => sum + overlap(box, other), 0);
+        if (cost < bestCost) [best, bestCost] = [side, cost];
+        if (cost === 0) break;
+      }
+      taken.push(boxOf(best));
+      setAttributes(label, { x: best.x, y: best.y, 'text-anchor': best.anchor });
     }
   }
 
