@@ -13,7 +13,7 @@ import {
 /** The page's modules that hold no DOM: its scale, its words and its backoff. */
 
 describe('the BelAQI scale of the page', () => {
-  it("has IRCEL-CELINE's colour for each level, with text that contrasts at least 4.5:1', () => {
+  it("has IRCEL-CELINE's colour for each level, with text that contrasts at least 4.5:1", () => {
     expect(BELAQI_COLOURS).toHaveLength(10);
     const pairs = BELAQI_COLOURS.map((colour) => [colour, textOn(colour)] as const);
     expect(pairs.map(([, text]) => text)).toEqual([

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import type { Browser, BrowserContext, ConsoleMessage, Page } from 'playwright-core';
+import type { Browser, BrowserContext, ConsoleMessage, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestMeasurements } from '../src/ingest/ingest-measurements.js';
 import { launchChromium } from './helpers/chromium.js';
@@ -70,6 +70,7 @@ async function graphql(query: string, variables: Record<string, unknown> = {}) {
     headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
     body: JSON.stringify({ query, variables }),
   });
+  // biome-ignore lint/suspicious/noExplicitAny: a test reads whatever shape the query asked for
   const body = (await response.json()) as { data?: any; errors?: unknown[] };
   expect(body.errors).toBeUndefined();
   return body.data;
@@ -134,13 +135,13 @@ async function pageView() {
   const cards = page.getByRole('article');
   const seen = [];
   for (const card of await cards.all()) {
-    const city = await card.getByRole('heading', { level: 3 }).innerText();
-    const level = await card.getByText(/^BelAQI \d+ — /).innerText();
+    const city = await visibleText(card.getByRole('heading', { level: 3 }));
+    const level = await visibleText(card.getByText(/^BelAQI \d+ — /));
     const no2 = card.getByRole('row', { name: /^NO₂/ });
     seen.push({
       city,
       belaqi: Number(/^BelAQI (\d+) — /.exec(level)?.[1]),
-      no2: (await no2.count()) > 0 ? await no2.getByRole('cell').first().innerText() : null,
+      no2: (await no2.count()) > 0 ? await visibleText(no2.getByRole('cell').first()) : null,
     });
   }
   return seen;
@@ -150,7 +151,13 @@ async function until<T>(check: () => Promise<T | undefined | false>, ms: number,
   return waitFor(async () => (await check()) || undefined, ms, what, 50);
 }
 
-const connectionText = () => page.getByRole('status').innerText();
+/** The text as a person sees it (CSS applied), which is why it is innerText. */
+function visibleText(locator: Locator): Promise<string> {
+  // biome-ignore lint/performance/useDomNodeTextContent: Playwright's innerText, what is seen
+  return locator.innerText();
+}
+
+const connectionText = () => visibleText(page.getByRole('status'));
 
 beforeAll(async () => {
   t = await createTestDatabase(import.meta.filename);
@@ -224,9 +231,9 @@ describe('the dashboard', () => {
       expect([city, await page.getByRole('button', { name: text }).count()]).toEqual([city, 1]);
     }
     const antwerpen = page.getByRole('article', { name: 'Antwerpen' });
-    expect(await antwerpen.getByText(/^BelAQI \d+ — /).innerText()).toBe('BelAQI 5 — moderate');
-    expect(await antwerpen.getByText(/^EAQI/).innerText()).toBe('EAQI — fair');
-    expect(await page.getByRole('contentinfo').innerText()).toContain('IRCEL-CELINE (CC BY 4.0)');
+    expect(await visibleText(antwerpen.getByText(/^BelAQI \d+ — /))).toBe('BelAQI 5 — moderate');
+    expect(await visibleText(antwerpen.getByText(/^EAQI/))).toBe('EAQI — fair');
+    expect(await visibleText(page.getByRole('contentinfo'))).toContain('IRCEL-CELINE (CC BY 4.0)');
   });
 
   it('shows a new run within 3 s, in place, without reloading', async () => {
@@ -261,7 +268,7 @@ describe('the dashboard', () => {
     await page.getByLabel('Alert at BelAQI').selectOption('8');
     const alerts = page.getByRole('region', { name: 'Alerts' });
     await until(
-      async () => (await alerts.innerText()).includes('No city at or above BelAQI 8.'),
+      async () => (await visibleText(alerts)).includes('No city at or above BelAQI 8.'),
       5_000,
       'no alert',
     );
@@ -269,20 +276,20 @@ describe('the dashboard', () => {
     await ingest([measurement('Gent', 'NO2', 150, 5)]);
     await refresh();
     await until(
-      async () => (await alerts.innerText()).includes('Gent: BelAQI 8 (bad), at or above 8'),
+      async () => (await visibleText(alerts)).includes('Gent: BelAQI 8 (bad), at or above 8'),
       3_000,
       'the alert banner',
     );
     await page.getByLabel('Alert at BelAQI').selectOption('9');
     await until(
-      async () => (await alerts.innerText()).includes('No city at or above BelAQI 9.'),
+      async () => (await visibleText(alerts)).includes('No city at or above BelAQI 9.'),
       5_000,
       'the banner of the new threshold',
     );
     await page.getByLabel('Alert at BelAQI').selectOption('8');
     // A new subscription: its first push is the current state.
     await until(
-      async () => (await alerts.innerText()).includes('Gent: BelAQI 8 (bad), at or above 8'),
+      async () => (await visibleText(alerts)).includes('Gent: BelAQI 8 (bad), at or above 8'),
       5_000,
       'the current state of the new subscription',
     );
@@ -290,11 +297,11 @@ describe('the dashboard', () => {
     await ingest([measurement('Gent', 'NO2', 0, 3)]);
     await refresh();
     await until(
-      async () => (await alerts.innerText()).includes('Gent is back below 8: BelAQI 6 (poor)'),
+      async () => (await visibleText(alerts)).includes('Gent is back below 8: BelAQI 6 (poor)'),
       3_000,
       'the notice that Gent fell back',
     );
-    expect(await alerts.innerText()).not.toContain('at or above 8');
+    expect(await visibleText(alerts)).not.toContain('at or above 8');
   });
 
   it('reaches every city marker with the keyboard and opens its card', async () => {
@@ -326,19 +333,18 @@ describe('the dashboard', () => {
     phone.on('pageerror', (error) => pageErrors.push(error.message));
     await phone.goto(`${base}/`);
     await until(
-      async () => (await phone.getByRole('status').innerText()) === 'Live',
+      async () => (await visibleText(phone.getByRole('status'))) === 'Live',
       20_000,
       'live',
     );
-    expect(await phone.getByRole('heading', { level: 1 }).innerText()).toBe(
+    expect(await visibleText(phone.getByRole('heading', { level: 1 }))).toBe(
       'belair Luchtkwaliteit in België',
     );
     await until(async () => (await phone.getByRole('article').count()) === 3, 10_000, 'the cards');
     expect(
-      await phone
-        .getByRole('article', { name: 'Antwerpen' })
-        .getByText(/^BelAQI \d+ — /)
-        .innerText(),
+      await visibleText(
+        phone.getByRole('article', { name: 'Antwerpen' }).getByText(/^BelAQI \d+ — /),
+      ),
     ).toBe('BelAQI 6 — middelmatig');
     // A phone's width: nothing wider than the screen.
     expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
@@ -347,17 +353,17 @@ describe('the dashboard', () => {
     await dutch.close();
 
     await page.getByRole('button', { name: 'FR', exact: true }).click();
-    expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe(
+    expect(await visibleText(page.getByRole('heading', { level: 1 }))).toBe(
       "belair Qualité de l'air en Belgique",
     );
     const antwerpen = page.getByRole('article', { name: 'Antwerpen' });
-    expect(await antwerpen.getByText(/^BelAQI \d+ — /).innerText()).toBe('BelAQI 6 — médiocre');
+    expect(await visibleText(antwerpen.getByText(/^BelAQI \d+ — /))).toBe('BelAQI 6 — médiocre');
     // French decimals.
     expect(
-      await antwerpen.getByRole('row', { name: /^NO₂/ }).getByRole('cell').first().innerText(),
+      await visibleText(antwerpen.getByRole('row', { name: /^NO₂/ }).getByRole('cell').first()),
     ).toBe('42,0');
     await page.getByRole('button', { name: 'EN', exact: true }).click();
-    expect(await antwerpen.getByText(/^BelAQI \d+ — /).innerText()).toBe('BelAQI 6 — poor');
+    expect(await visibleText(antwerpen.getByText(/^BelAQI \d+ — /))).toBe('BelAQI 6 — poor');
   });
 
   it('says when the API goes away, and recovers by itself with the current state', async () => {
