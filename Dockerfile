@@ -11,6 +11,9 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 COPY . .
+# The page at / (web/ bundled into web/dist/), built while the files still belong to root: the
+# API, running as node, then finds it up to date.
+RUN npm run build:dashboard
 
 USER node
 EXPOSE 4000

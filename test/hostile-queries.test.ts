@@ -187,6 +187,14 @@ const BOUNDS: Record<string, { query: string; message: string; headers?: Record<
       query: `subscription { airQuality(cities: [${'"x",'.repeat(1001)}]) { belaqi } }`,
       message: 'cities holds 1001 items, more than the 1000 allowed.',
     },
+    'Subscription.airQualityAlerts(cities)': {
+      query: `subscription { airQualityAlerts(cities: [${'"x",'.repeat(1001)}], atLeast: 6) { current } }`,
+      message: 'cities holds 1001 items, more than the 1000 allowed.',
+    },
+    'Subscription.airQualityAlerts(atLeast)': {
+      query: 'subscription { airQualityAlerts(atLeast: 11) { current } }',
+      message: 'atLeast 11 is not a BelAQI level: give a whole number from 1 to 10.',
+    },
     'Query.airQualityRuns(last)': {
       query: '{ airQualityRuns(last: 1001) { id } }',
       message: 'last 1001 must be from 1 to 1000.',

@@ -17,10 +17,30 @@ export interface RunWindows {
   /** Each window's index in windows. */
   readonly position: ReadonlyMap<CityWindow, number>;
   readonly byCityId: ReadonlyMap<number, CityWindow>;
+  /**
+   * Each city's BelAQI as last known before this run: from the run the poller held before it
+   * (its predecessor), carried over the runs where the city had none (no window, or only
+   * pollutants without a BelAQI table). What alerts compare a run with (see alerts.ts).
+   */
+  readonly levelsBefore: ReadonlyMap<number, number>;
+  /** The same, this run included. */
+  readonly levels: ReadonlyMap<number, number>;
 }
 
-/** The windows of a run (by country, then city name) with their indexes. */
-export function indexRunWindows(run: AirQualityRun, windows: readonly CityWindow[]): RunWindows {
+/**
+ * The windows of a run (by country, then city name) with their indexes; predecessor is the run
+ * held before it, whose levels it carries on. Only the levels are kept of the predecessor, so
+ * that runs never hold on to each other.
+ */
+export function indexRunWindows(
+  run: AirQualityRun,
+  windows: readonly CityWindow[],
+  predecessor: Pick<RunWindows, 'levels'> | null = null,
+): RunWindows {
+  const levelsBefore = predecessor?.levels ?? new Map<number, number>();
+  const levels = new Map(levelsBefore);
+  for (const window of windows)
+    if (window.belaqi !== null) levels.set(window.cityId, window.belaqi);
   return {
     run,
     windows,
@@ -28,6 +48,8 @@ export function indexRunWindows(run: AirQualityRun, windows: readonly CityWindow
     byCountry: groupBy(windows, (w) => w.city?.country ?? ''),
     position: new Map(windows.map((window, index) => [window, index])),
     byCityId: new Map(windows.map((window) => [window.cityId, window])),
+    levelsBefore,
+    levels,
   };
 }
 

@@ -5,6 +5,7 @@ import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { migrate } from '../db/migrate.js';
 import { createApiPool } from '../db/pool.js';
 import { buildApp } from '../server/app.js';
+import { buildDashboard } from '../server/dashboard-build.js';
 import { createMeasurementGenerator, SERIES } from '../sources/generator/generate.js';
 import { runBackfill, runGenerator } from '../sources/generator/run-generator.js';
 import { clock, formatCount } from './format.js';
@@ -95,6 +96,13 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
 
   const migration = await migrate(config.db);
   if (migration.warning) io.stderr.write(`${migration.warning}\n`);
+  let dashboardProblem: string | null = null;
+  try {
+    await buildDashboard();
+  } catch (error) {
+    dashboardProblem = (error as Error).message;
+    io.stderr.write(`the dashboard could not be built: ${dashboardProblem}\n`);
+  }
   const pool = createApiPool(config);
   const app = buildApp({ pool, config, logger: createLogger('warn') });
   let ok = true;
@@ -105,6 +113,7 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
       [
         '',
         'belair demo',
+        `  dashboard http://localhost:${port}/${dashboardProblem ? ' (not built, see above)' : ''}`,
         `  GraphiQL  ${endpoint}`,
         `  token     ${token}`,
         `            (GraphiQL, Headers tab: {"Authorization": "Bearer ${token}"})`,

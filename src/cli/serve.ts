@@ -3,6 +3,7 @@ import { ConfigError, loadConfig } from '../config/config.js';
 import { migrate } from '../db/migrate.js';
 import { createApiPool } from '../db/pool.js';
 import { buildApp } from '../server/app.js';
+import { buildDashboard } from '../server/dashboard-build.js';
 
 /**
  * npm start: the API. The only module that reads the environment. Applies sql/ (creating the
@@ -35,6 +36,19 @@ if (config.apiTokens.length === 0) {
   logger.warn('API_TOKENS is empty: ingestMeasurements and refreshAirQuality are refused.');
 }
 
+// The page at / is built here when missing or stale (a few seconds, once per change of web/), so
+// that its first visitor does not wait for it; the API serves without it if the build fails.
+try {
+  const dashboard = await buildDashboard();
+  logger.info(
+    dashboard.rebuilt
+      ? `dashboard built in ${dashboard.ms} ms (${(dashboard.jsGzipBytes / 1024).toFixed(1)} KB of JavaScript gzipped)`
+      : 'dashboard build up to date',
+  );
+} catch (error) {
+  logger.warn(`the dashboard could not be built, / answers 503: ${(error as Error).message}`);
+}
+
 const pool = createApiPool(config);
 const app = buildApp({ pool, config, logger });
 let url: string;
@@ -45,6 +59,7 @@ try {
   await pool.end();
   process.exit(1);
 }
+logger.info(`dashboard at ${url.replace('[::]', 'localhost').replace(/\/graphql$/, '/')}`);
 logger.info(
   `belair serves GraphQL${config.graphiql ? ' and GraphiQL' : ''} at ${url.replace('[::]', 'localhost')}${config.production ? ' (production mode)' : ''}`,
 );

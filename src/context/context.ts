@@ -34,6 +34,11 @@ export interface AppDeps {
     readonly queryIdleMs?: number;
     readonly keepAliveMs?: number;
   };
+  /**
+   * The dashboard at /: its build folder (default web/dist) and whether to build it there, when
+   * missing or stale, before its first answer (default true).
+   */
+  readonly dashboard?: { readonly dir?: string; readonly build?: boolean };
 }
 
 /** The GraphQL context of one operation (one HTTP request, or one WebSocket operation). */

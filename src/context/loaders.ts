@@ -2,6 +2,7 @@ import DataLoader from 'dataloader';
 import { selectWindows } from '../air-quality/run-windows.js';
 import { type CityWindow, listCityHistory, listCurrentWindows } from '../db/air-quality.js';
 import { type City, findCitiesByIds } from '../db/cities.js';
+import { type LatestMeasurement, listLatestMeasurements } from '../db/latest-measurements.js';
 import { type LocationRow, listLocationsByCityIds } from '../db/locations.js';
 import type { Queryable } from '../db/queryable.js';
 import type { Poller } from '../poller/poller.js';
@@ -29,6 +30,8 @@ export interface Loaders {
     readonly country: string | null;
   }): Promise<readonly CityWindow[]>;
   readonly locations: DataLoader<number, readonly LocationRow[]>;
+  /** A station's latest measurement per pollutant, by pollutant code. */
+  readonly latest: DataLoader<number, readonly LatestMeasurement[]>;
   /** A city's windows from the runs with from ≤ evaluatedAt ≤ to, oldest first. */
   history(from: Date, to: Date): DataLoader<number, readonly CityWindow[]>;
 }
@@ -89,6 +92,14 @@ export function createLoaders(db: Queryable, poller: CurrentWindowSource): Loade
         cityIds,
         await listLocationsByCityIds(db, cityIds),
         (l) => l.cityId,
+        (found) => found,
+      ),
+    ),
+    latest: new DataLoader(async (locationIds) =>
+      byKey(
+        locationIds,
+        await listLatestMeasurements(db, locationIds),
+        (m) => m.locationId,
         (found) => found,
       ),
     ),

@@ -76,6 +76,6 @@ export class CurrentRunReader {
     const run = await findCurrentRun(this.#db);
     if (!run || run.id === held?.run.id) return { run, loaded: null };
     this.#loads += 1;
-    return { run, loaded: indexRunWindows(run, await listRunWindows(this.#db, run)) };
+    return { run, loaded: indexRunWindows(run, await listRunWindows(this.#db, run), held) };
   }
 }

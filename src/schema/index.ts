@@ -6,9 +6,11 @@ import './enums.js';
 import './measurement-input.js';
 import './air-quality-run.js';
 import './city-air-quality.js';
+import './latest-measurement.js';
 import './location.js';
 import './city.js';
 import './ingest-result.js';
+import './air-quality-alert.js';
 
 // Unsorted: the printed schema reads in the order of the GraphQL contract (docs/architecture.md),
 // not alphabetically.

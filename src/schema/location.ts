@@ -1,5 +1,5 @@
 import { builder } from './builder.js';
-import { CityRef, LocationRef } from './refs.js';
+import { CityRef, LatestMeasurementRef, LocationRef } from './refs.js';
 
 builder.objectType(LocationRef, {
   description: 'A measuring station, identified by (country, city, name).',
@@ -17,5 +17,13 @@ builder.objectType(LocationRef, {
     longitude: t.exposeFloat('longitude', { nullable: true }),
     sourceName: t.exposeString('sourceName', { nullable: true }),
     sourceType: t.exposeString('sourceType', { nullable: true }),
+    latest: t.field({
+      type: [LatestMeasurementRef],
+      description:
+        'The latest measurement of each pollutant the station has measured, by pollutant code.',
+      // At most one per pollutant: priced as a list of 7, not the default 10.
+      complexity: { field: 1, multiplier: 7 },
+      resolve: (location, _args, context) => context.loaders.latest.load(location.id),
+    }),
   }),
 });

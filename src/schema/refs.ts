@@ -1,5 +1,7 @@
+import type { AirQualityAlert } from '../air-quality/alerts.js';
 import type { CityWindow, PollutantWindow } from '../db/air-quality.js';
 import type { City } from '../db/cities.js';
+import type { LatestMeasurement } from '../db/latest-measurements.js';
 import type { LocationRow } from '../db/locations.js';
 import type { AirQualityRun } from '../db/runs.js';
 import { builder } from './builder.js';
@@ -14,3 +16,5 @@ export const PollutantWindowRef = builder.objectRef<PollutantWindow>('PollutantW
 export const CityAirQualityRef = builder.objectRef<CityWindow>('CityAirQuality');
 export const LocationRef = builder.objectRef<LocationRow>('Location');
 export const CityRef = builder.objectRef<City>('City');
+export const LatestMeasurementRef = builder.objectRef<LatestMeasurement>('LatestMeasurement');
+export const AirQualityAlertRef = builder.objectRef<AirQualityAlert>('AirQualityAlert');

@@ -22,6 +22,8 @@ import { useWriteAccess } from '../plugins/use-write-access.js';
 import { useWriteRateLimit } from '../plugins/use-write-rate-limit.js';
 import { schema } from '../schema/index.js';
 import { type BodyLimit, readBodyWithin } from './body-limit.js';
+import { buildDashboard, DASHBOARD_OUT } from './dashboard-build.js';
+import { createDashboardFiles } from './dashboard-files.js';
 import { graphiqlTabs } from './graphiql-examples.js';
 import { createLiveUpdates, type LiveStats } from './live-updates.js';
 
@@ -32,8 +34,8 @@ export type { LiveStats } from './live-updates.js';
 export interface App {
   readonly yoga: YogaServerInstance<InitialContext, Context>;
   /**
-   * The one HTTP server: GraphQL at /graphql (GraphiQL for browsers, SSE for subscriptions,
-   * graphql-ws on upgrade), /healthz, /readyz.
+   * The one HTTP server: the dashboard at /, GraphQL at /graphql (GraphiQL for browsers, SSE for
+   * subscriptions, graphql-ws on upgrade), /healthz, /readyz.
    */
   readonly server: Server;
   /** Counters of live updates: the poller's polls and statements, executions, connections. */
@@ -95,6 +97,14 @@ export function buildApp(deps: AppDeps): App {
     ],
   });
 
+  const dashboardDir = deps.dashboard?.dir ?? DASHBOARD_OUT;
+  const dashboard = createDashboardFiles({
+    dir: dashboardDir,
+    logger: deps.logger,
+    ...(deps.dashboard?.build === false
+      ? {}
+      : { ensureBuilt: () => buildDashboard({ outDir: dashboardDir }) }),
+  });
   const { maxBodyBytes, maxAnonymousBodyBytes } = deps.config;
   /**
    * What may be read of a request's body. With a valid token, MAX_BODY_BYTES (a full batch).
@@ -123,6 +133,7 @@ export function buildApp(deps: AppDeps): App {
         body.length > 0 ? [body] : [],
       );
     }
+    if (await dashboard.handle(req, res)) return;
     if (!live.admit(req, res)) return;
     await yoga(req, res);
   };

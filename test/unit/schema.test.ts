@@ -32,7 +32,11 @@ describe('schema.graphql', () => {
       'type PollutantWindow {\n  parameter: Pollutant!\n  unit: String!\n  average: Float!\n  min: Float!\n  max: Float!\n  count: Int!\n  locations: Int!\n  latestMeasuredAt: DateTime!\n  belaqi: Int\n  eaqi: EaqiLevel\n}',
       'type CityAirQuality {\n  city: City!\n  run: AirQualityRun!\n  windowStart: DateTime!\n  windowEnd: DateTime!\n  belaqi: Int\n  eaqi: EaqiLevel\n  pollutants: [PollutantWindow!]!\n}',
       'type City {\n  name: String!\n  country: String!\n  latitude: Float\n  longitude: Float\n  locations: [Location!]!\n  airQuality: CityAirQuality\n  history(from: DateTime!, to: DateTime!): [CityAirQuality!]!\n}',
-      'type Location {\n  name: String!\n  city: City!\n  latitude: Float\n  longitude: Float\n  sourceName: String\n  sourceType: String\n}',
+      // Open-ended: fields added to Location since come after these.
+      'type Location {\n  name: String!\n  city: City!\n  latitude: Float\n  longitude: Float\n  sourceName: String\n  sourceType: String\n  latest: [LatestMeasurement!]!\n',
+      'type LatestMeasurement {\n  parameter: Pollutant!\n  value: Float!\n  unit: String!\n  measuredAt: DateTime!\n}',
+      'type AirQualityAlert {\n  city: City!\n  run: AirQualityRun!\n  previous: Int\n  current: Int!\n  rising: Boolean!\n}',
+      '  airQualityAlerts(\n    cities: [String!]\n    country: String\n    atLeast: Int!\n  ): AirQualityAlert!',
       '  cities(country: String): [City!]!',
       '  city(name: String!, country: String = "BE"): City',
       '  airQuality(cities: [String!], country: String): [CityAirQuality!]!',
