@@ -9,6 +9,7 @@ import './city-air-quality.js';
 import './location.js';
 import './city.js';
 import './ingest-result.js';
+import './feed-progress.js';
 
 // Unsorted: the printed schema reads in the order of DESIGN.md's contract, not alphabetically.
 export const schema = builder.toSchema({ sortSchema: false });

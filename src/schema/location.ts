@@ -17,5 +17,14 @@ builder.objectType(LocationRef, {
     longitude: t.exposeFloat('longitude', { nullable: true }),
     sourceName: t.exposeString('sourceName', { nullable: true }),
     sourceType: t.exposeString('sourceType', { nullable: true }),
+    licence: t.exposeString('licence', {
+      nullable: true,
+      description:
+        "The licence of its data, as the upstream names it: CC BY 4.0 for IRCEL-CELINE, the provider's licence for OpenAQ. Null where the measurements came without one.",
+    }),
+    attribution: t.exposeString('attribution', {
+      nullable: true,
+      description: 'Whom the licence asks to credit when the data is shown or passed on.',
+    }),
   }),
 });

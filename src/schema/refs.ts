@@ -1,5 +1,6 @@
 import type { CityWindow, PollutantWindow } from '../db/air-quality.js';
 import type { City } from '../db/cities.js';
+import type { CityNames } from '../db/city-directory.js';
 import type { LocationRow } from '../db/locations.js';
 import type { AirQualityRun } from '../db/runs.js';
 import { builder } from './builder.js';
@@ -13,4 +14,5 @@ export const AirQualityRunRef = builder.objectRef<AirQualityRun>('AirQualityRun'
 export const PollutantWindowRef = builder.objectRef<PollutantWindow>('PollutantWindow');
 export const CityAirQualityRef = builder.objectRef<CityWindow>('CityAirQuality');
 export const LocationRef = builder.objectRef<LocationRow>('Location');
+export const CityNamesRef = builder.objectRef<CityNames>('CityNames');
 export const CityRef = builder.objectRef<City>('City');
