@@ -57,15 +57,14 @@ export class RateBudget {
     this.blockedUntil = Math.max(this.blockedUntil, this.now() + ms);
   }
 
-  /** What is left, for the summary: the upstream's count where it gave one, else ours. */
+  /** What is left, for the summary: ours, and the upstream's where it said. */
   describe(): string {
     const now = this.now();
-    if (this.upstreamRemaining !== undefined && now < this.upstreamResetAt) {
-      const seconds = Math.ceil((this.upstreamResetAt - now) / 1000);
-      return `rate budget ${Math.max(0, this.upstreamRemaining)} requests left (resets in ${seconds} s)`;
-    }
     const recent = this.sent.filter((t) => t > now - 60_000).length;
-    return `rate budget ${Math.max(0, this.perMinute - recent)} of ${this.perMinute} requests a minute left`;
+    const ours = `rate budget ${Math.max(0, this.perMinute - recent)} of ${this.perMinute} requests a minute left`;
+    if (this.upstreamRemaining === undefined || now >= this.upstreamResetAt) return ours;
+    const seconds = Math.ceil((this.upstreamResetAt - now) / 1000);
+    return `${ours}, ${Math.max(0, this.upstreamRemaining)} at the upstream for ${seconds} s`;
   }
 }
 
