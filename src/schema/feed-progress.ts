@@ -9,7 +9,7 @@ import { builder } from './builder.js';
 import { type DateTimeInput, requireInstant } from './date-time-input.js';
 
 /** recordFeedProgress takes at most this many series at once. */
-export const MAX_PROGRESS_ITEMS = 10_000;
+export const MAX_PROGRESS_ITEMS = 1000;
 
 const FeedProgressRef = builder.objectRef<FeedProgress>('FeedProgress');
 

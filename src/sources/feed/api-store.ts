@@ -14,8 +14,8 @@ const RECORD = /* GraphQL */ `
   }
 `;
 
-/** Progress entries per recordFeedProgress call (the API takes up to 10,000). */
-const PROGRESS_CHUNK = 5000;
+/** Progress entries per recordFeedProgress call: what the API takes at once. */
+const PROGRESS_CHUNK = 1000;
 
 /** The feed's store through belair's GraphQL API, with the client's retries. */
 export function apiStore(client: GraphqlClient, endpoint: string): FeedStore {
