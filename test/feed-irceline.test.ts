@@ -1,11 +1,9 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/feed.js';
 import type { App } from '../src/server/app.js';
-import { graphql, TOKEN, testApp } from './helpers/app.js';
+import { graphql, testApp } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import {
   type FakeIrceline,
@@ -13,7 +11,13 @@ import {
   IRCELINE_RECORDED_AT,
   startFakeIrceline,
 } from './helpers/fake-irceline.js';
-import { captureOutput } from './helpers/output.js';
+import {
+  emptyFeedTables,
+  feedProgressRows,
+  onceThroughApi,
+  runFeedCommand,
+  storedMeasurements,
+} from './helpers/feed-run.js';
 
 /**
  * npm run feed -- irceline, against a stand-in that answers in the shapes of IRCEL-CELINE's
@@ -34,45 +38,18 @@ const instant = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z
 /** The recorded hour a stored time stands for. */
 const hourOf = (date: Date) => 12 + (date.getTime() - at(12).getTime()) / HOUR;
 
-async function feed(args: string[], env: Record<string, string> = {}) {
-  const io = captureOutput();
-  const code = await main(args, { ...io, env: { IRCELINE_API_URL: fake.url, ...env } });
-  return { code, ...io.text() };
-}
+const feed = (args: string[], env: Record<string, string> = {}) =>
+  runFeedCommand(args, { IRCELINE_API_URL: fake.url, ...env });
 
 /** The feed through the API, since 09:00 recorded: values of 10:00, 11:00 and 12:00. */
 const apiFeed = (...extra: string[]) =>
-  feed([
-    'irceline',
-    '--once',
-    '--since',
-    iso(9),
-    '--endpoint',
-    endpoint,
-    '--token',
-    TOKEN,
-    '--retries',
-    '1',
-    ...extra,
-  ]);
+  feed([...onceThroughApi('irceline', iso(9), endpoint), ...extra]);
 
-async function stored(): Promise<string[]> {
-  const [rows] = await t.pool.query<RowDataPacket[]>(
-    `SELECT c.name AS city, l.name AS location, m.pollutant, m.measured_at AS at,
-            m.original_value AS value, m.original_unit AS unit
-     FROM measurement m JOIN location l ON l.id = m.location_id JOIN city c ON c.id = l.city_id
-     ORDER BY c.name, l.name, m.pollutant, m.measured_at`,
-  );
-  return rows.map(
-    (r) => `${r.city} | ${r.location} | ${r.pollutant} ${hourOf(r.at)} ${r.value} ${r.unit}`,
-  );
-}
+const stored = () => storedMeasurements(t.pool, hourOf);
 
 async function progress(): Promise<Record<string, string>> {
-  const [rows] = await t.pool.query<RowDataPacket[]>(
-    "SELECT series, fetched_until AS until FROM feed_progress WHERE feed = 'irceline' ORDER BY series",
-  );
-  return Object.fromEntries(rows.map((r) => [r.series, (r.until as Date).toISOString()]));
+  const rows = await feedProgressRows(t.pool, 'irceline');
+  return Object.fromEntries(rows.map(([series, until]) => [series, until.toISOString()]));
 }
 
 /** The 42 measurements of 10:00-12:00 that are valid. */
@@ -155,18 +132,7 @@ afterAll(async () => {
   await t.drop();
 });
 
-async function emptyTables() {
-  for (const table of [
-    'city_air_quality',
-    'air_quality_run',
-    'measurement',
-    'location',
-    'city',
-    'feed_progress',
-  ]) {
-    await t.pool.query(`DELETE FROM ${table}`);
-  }
-}
+const emptyTables = () => emptyFeedTables(t.pool);
 
 describe('npm run feed -- irceline --once, through the API', () => {
   beforeEach(async () => {

@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
-import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { main } from '../src/cli/feed.js';
 import type { App } from '../src/server/app.js';
-import { graphql, TOKEN, testApp } from './helpers/app.js';
+import { graphql, testApp } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 import {
   type FakeOpenaq,
@@ -13,7 +11,13 @@ import {
   startFakeOpenaq,
 } from './helpers/fake-openaq.js';
 import { shiftTimes } from './helpers/fake-upstream.js';
-import { captureOutput } from './helpers/output.js';
+import {
+  emptyFeedTables,
+  feedProgressRows,
+  onceThroughApi,
+  runFeedCommand,
+  storedMeasurements,
+} from './helpers/feed-run.js';
 
 /**
  * npm run feed -- openaq, against a stand-in in the shapes of OpenAQ API v3
@@ -33,48 +37,19 @@ const at = (hour: number) => fake.at(OPENAQ_RECORDED_AT + (hour - 12) * HOUR);
 const iso = (hour: number) => at(hour).toISOString();
 const hourOf = (date: Date) => 12 + (date.getTime() - at(12).getTime()) / HOUR;
 
-async function feed(args: string[], env: Record<string, string> = {}) {
-  const io = captureOutput();
-  const code = await main(args, {
-    ...io,
-    env: { OPENAQ_API_URL: fake.url, OPENAQ_API_KEY: OPENAQ_KEY, ...env },
-  });
-  return { code, ...io.text() };
-}
+const feed = (args: string[], env: Record<string, string> = {}) =>
+  runFeedCommand(args, { OPENAQ_API_URL: fake.url, OPENAQ_API_KEY: OPENAQ_KEY, ...env });
 
 /** Through the API, since 09:00 recorded: the measurements of 10:00, 11:00 and 12:00. */
 const apiFeed = (...extra: string[]) =>
-  feed([
-    'openaq',
-    '--once',
-    '--since',
-    iso(9),
-    '--endpoint',
-    endpoint,
-    '--token',
-    TOKEN,
-    '--retries',
-    '1',
-    ...extra,
-  ]);
+  feed([...onceThroughApi('openaq', iso(9), endpoint), ...extra]);
 
-async function stored(): Promise<string[]> {
-  const [rows] = await t.pool.query<RowDataPacket[]>(
-    `SELECT c.name AS city, l.name AS location, m.pollutant, m.measured_at AS at,
-            m.original_value AS value, m.original_unit AS unit
-     FROM measurement m JOIN location l ON l.id = m.location_id JOIN city c ON c.id = l.city_id
-     ORDER BY c.name, l.name, m.pollutant, m.measured_at`,
-  );
-  return rows.map(
-    (r) => `${r.city} | ${r.location} | ${r.pollutant} ${hourOf(r.at)} ${r.value} ${r.unit}`,
-  );
-}
+const stored = () => storedMeasurements(t.pool, hourOf);
 
 async function progress(): Promise<string[]> {
-  const [rows] = await t.pool.query<RowDataPacket[]>(
-    "SELECT series, fetched_until AS until FROM feed_progress WHERE feed = 'openaq' ORDER BY series",
+  return (await feedProgressRows(t.pool, 'openaq')).map(
+    ([series, until]) => `${series} ${hourOf(until)}`,
   );
-  return rows.map((r) => `${r.series} ${hourOf(r.until)}`);
 }
 
 const STORED = [
@@ -118,16 +93,7 @@ afterAll(async () => {
 });
 
 async function fresh(options: FakeOpenaqOptions = {}) {
-  for (const table of [
-    'city_air_quality',
-    'air_quality_run',
-    'measurement',
-    'location',
-    'city',
-    'feed_progress',
-  ]) {
-    await t.pool.query(`DELETE FROM ${table}`);
-  }
+  await emptyFeedTables(t.pool);
   fake = await startFakeOpenaq(options);
 }
 

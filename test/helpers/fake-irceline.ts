@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import {
   type FakeUpstream,
   hourStart,
   type Recorded,
   type Reply,
+  readFixture,
   shiftTimes,
   startFakeUpstream,
 } from './fake-upstream.js';
@@ -13,11 +13,7 @@ export const IRCELINE_RECORDED_AT = Date.UTC(2026, 10, 21, 12);
 
 const HOUR = 3_600_000;
 
-function fixture(name: string): unknown {
-  return JSON.parse(
-    readFileSync(new URL(`../fixtures/irceline/${name}`, import.meta.url), 'utf8'),
-  ) as unknown;
-}
+const fixture = (name: string) => readFixture('irceline', name);
 
 interface Entry {
   id: string;

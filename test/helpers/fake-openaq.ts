@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import {
   type FakeUpstream,
   hourStart,
   type Recorded,
   type Reply,
+  readFixture,
   shiftTimes,
   startFakeUpstream,
 } from './fake-upstream.js';
@@ -14,11 +14,7 @@ export const OPENAQ_KEY = 'test-openaq-key';
 
 const HOUR = 3_600_000;
 
-function fixture(name: string): unknown {
-  return JSON.parse(
-    readFileSync(new URL(`../fixtures/openaq/${name}`, import.meta.url), 'utf8'),
-  ) as unknown;
-}
+const fixture = (name: string) => readFixture('openaq', name);
 
 interface Instant {
   utc: string;

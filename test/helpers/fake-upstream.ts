@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 
@@ -126,4 +127,11 @@ function shiftIso(text: string, offsetMs: number): string {
 /** The start of the current hour, minus `hoursBack` hours, in epoch ms. */
 export function hourStart(hoursBack = 0): number {
   return Math.floor(Date.now() / 3_600_000) * 3_600_000 - hoursBack * 3_600_000;
+}
+
+/** A recorded answer of test/fixtures/<folder>/<name>. */
+export function readFixture(folder: string, name: string): unknown {
+  return JSON.parse(
+    readFileSync(new URL(`../fixtures/${folder}/${name}`, import.meta.url), 'utf8'),
+  ) as unknown;
 }

@@ -77,6 +77,11 @@ export interface FeedSource {
   poll(context: PollContext): Promise<PollResult>;
 }
 
+/** An instant as the upstreams' query parameters take it: 2026-11-21T09:00:00Z. */
+export function isoInstant(ms: number): string {
+  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
+}
+
 /** Adds to a count by reason. */
 export function tally(counts: Map<string, number>, reason: string, by = 1): void {
   if (by > 0) counts.set(reason, (counts.get(reason) ?? 0) + by);

@@ -1,4 +1,4 @@
-import { sleep } from './sleep.js';
+import { sleep } from '../../util/sleep.js';
 
 /**
  * The requests a feed may still make: at most perMinute in any 60 seconds, counted here, and no

@@ -1,7 +1,7 @@
+import { sleep } from '../../util/sleep.js';
 import type { FeedStore, RefreshedWindows } from './feed-store.js';
 import type { FeedItem, FeedSource, PollContext, SeriesFetch } from './poll.js';
 import { tally } from './poll.js';
-import { sleep } from './sleep.js';
 import { UpstreamError } from './upstream-client.js';
 
 /** What one poll did, for its summary line. */

@@ -1,5 +1,6 @@
+import { networkCode, TRANSIENT_NETWORK_CODES } from '../../util/network-error.js';
+import { sleep } from '../../util/sleep.js';
 import { headerNumber, type RateBudget } from './rate-budget.js';
-import { sleep } from './sleep.js';
 
 /**
  * Why an upstream request gave nothing usable:
@@ -66,34 +67,8 @@ export interface UpstreamClient {
   url(path: string, query?: RequestOptions['query']): string;
 }
 
-/** Socket-level failures that a later attempt can get past. */
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
-
 /** At most this many 429 answers in a row for one request before it counts as unavailable. */
 const MAX_RATE_LIMITED = 10;
-
-function networkCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    current = current.cause;
-  }
-  return undefined;
-}
 
 function excerpt(text: string): string {
   const flat = text.replace(/\s+/g, ' ').trim();
@@ -181,7 +156,7 @@ export function createUpstreamClient(options: UpstreamClientOptions): UpstreamCl
         const reason = timedOut
           ? `no answer in ${options.timeoutMs / 1000} s`
           : (code ?? (error instanceof Error ? error.message : String(error)));
-        if (!timedOut && (code === undefined || !TRANSIENT_CODES.has(code))) {
+        if (!timedOut && (code === undefined || !TRANSIENT_NETWORK_CODES.has(code))) {
           throw new UpstreamError('unavailable', `${options.name}: ${reason}`, target);
         }
         failures += 1;

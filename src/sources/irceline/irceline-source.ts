@@ -2,6 +2,7 @@ import type { PollutantCode } from '../../client/measurement.js';
 import {
   type FeedItem,
   type FeedSource,
+  isoInstant,
   newValues,
   type PollContext,
   type PollResult,
@@ -31,11 +32,6 @@ interface FollowedSeries extends TimeseriesEntry {
   readonly pollutant: PollutantCode;
   /** Epoch ms: what is newer than this is new. */
   readonly after: number;
-}
-
-/** An instant as the timespan parameter takes it: 2026-11-21T09:00:00Z. */
-function instant(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 export function createIrcelineSource(upstream: UpstreamClient): FeedSource {
@@ -122,7 +118,7 @@ export function createIrcelineSource(upstream: UpstreamClient): FeedSource {
       else if (last.time - s.after <= HOUR) values.set(s.id, [last]);
       else backfill.set(s.after, [...(backfill.get(s.after) ?? []), s]);
     }
-    const end = instant(context.now.getTime());
+    const end = isoInstant(context.now.getTime());
     const groups = [...backfill].flatMap(([after, members]) => {
       const chunks: { after: number; members: FollowedSeries[] }[] = [];
       for (let i = 0; i < members.length; i += SERIES_PER_REQUEST) {
@@ -133,7 +129,7 @@ export function createIrcelineSource(upstream: UpstreamClient): FeedSource {
     context.steps.plan(groups.length);
     for (const group of groups) {
       // The timespan starts a second after the last value fetched: nothing is fetched twice.
-      const timespan = `${instant(group.after + 1000)}/${end}`;
+      const timespan = `${isoInstant(group.after + 1000)}/${end}`;
       const ids = group.members.map((m) => m.id);
       let fetchedGroup = false;
       if (!postRefused) {

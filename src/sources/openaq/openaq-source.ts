@@ -2,6 +2,7 @@ import type { PollutantCode } from '../../client/measurement.js';
 import {
   type FeedItem,
   type FeedSource,
+  isoInstant,
   newValues,
   type PollContext,
   type PollResult,
@@ -36,10 +37,6 @@ const HOUR = 3_600_000;
 interface FollowedSensor extends Sensor {
   readonly pollutant: PollutantCode;
   readonly after: number;
-}
-
-function instant(ms: number): string {
-  return new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 }
 
 /** The licence in force (no end date, or one still to come), else the last one listed. */
@@ -93,8 +90,8 @@ export function createOpenaqSource(upstream: UpstreamClient, budget: RateBudget)
         // From the last value fetched, inclusive: whether OpenAQ filters on the start or the end of
         // a period, nothing after it is missed; the one value already fetched is dropped here.
         const query = {
-          datetime_from: instant(sensor.after),
-          datetime_to: instant(context.now.getTime()),
+          datetime_from: isoInstant(sensor.after),
+          datetime_to: isoInstant(context.now.getTime()),
           limit: PAGE_SIZE,
           page,
         };
