@@ -350,6 +350,22 @@ describe('when IRCEL-CELINE misbehaves', () => {
     expect(await stored()).toEqual(STORED_10_TO_12);
   });
 
+  it('keeps one series per station and pollutant where a station lists two devices', async () => {
+    fake = await startFakeIrceline({ series: ['10743'], secondDevice: true });
+    const { code, out } = await apiFeed();
+    expect(code).toBe(0);
+    expect(out).toContain(
+      'irceline: 1 stations, 1 series, 3 fetched: 3 new, 0 updated, 0 unchanged, 0 rejected, 1 skipped',
+    );
+    expect(out).toContain(
+      '    1 × second series of a pollutant at one station (the newest is kept)\n',
+    );
+    expect(await stored()).toEqual(
+      STORED_10_TO_12.filter((r) => r.includes('Spoor Noord) | pm10')),
+    );
+    expect(Object.keys(await progress())).toEqual(['10743']);
+  });
+
   it('exits 0 when everything fetched was stored or deliberately skipped', async () => {
     fake = await startFakeIrceline({ series: ['10743', '6152', '6504'] });
     const { code, out, err } = await apiFeed();

@@ -348,6 +348,20 @@ describe('when OpenAQ refuses', () => {
   });
 });
 
+describe('a location with two sensors of one pollutant', () => {
+  it('keeps the first, in µg/m³, and skips the other with its values', async () => {
+    await fresh({ secondSensor: true });
+    const { out } = await apiFeed();
+    expect(fake.count()).toEqual({ locations: 1, latest: 6, measurements: 9, tooMany: 0, all: 16 });
+    expect(out).toContain('28 fetched: 20 new, 0 updated, 0 unchanged, 7 rejected, 9 skipped');
+    expect(out).toContain(
+      '    1 × second sensors of a pollutant at one location (the first is kept)\n',
+    );
+    expect(out).toContain('    1 × values of a second sensor of a pollutant at one location\n');
+    expect(await stored()).toEqual(STORED);
+  });
+});
+
 describe('the list of locations', () => {
   it('is read page by page while OpenAQ says there are more (meta.found ">1000")', async () => {
     await fresh({ filler: 1203 });

@@ -38,6 +38,11 @@ export interface FakeIrcelineOptions {
   readonly refusePost?: boolean;
   /** Serve only these series (ids); default all of the fixtures. */
   readonly series?: readonly string[];
+  /**
+   * A second PM10 series at Antwerpen (Park Spoor Noord), another device (id 10750), its values
+   * 1 µg/m³ above those of 10743.
+   */
+  readonly secondDevice?: boolean;
 }
 
 /** Parses "start/end" of two ISO instants; null otherwise. */
@@ -68,6 +73,14 @@ export async function startFakeIrceline(options: FakeIrcelineOptions = {}): Prom
       phenomenon,
       entries.filter((e) => keep(e.id)),
     );
+  }
+  if (options.secondDevice) {
+    const first = listings.get('5')?.find((e) => e.id === '10743');
+    if (first) listings.get('5')?.push({ ...first, id: '10750' });
+    values['10750'] = (values['10743'] ?? []).map((v) => ({
+      ...v,
+      value: (v.value as number) + 1,
+    }));
   }
   const state = { latestHour: IRCELINE_RECORDED_AT + offset };
   const published = (id: string) =>

@@ -41,6 +41,8 @@ export interface FakeOpenaqOptions {
   readonly filler?: number;
   /** Locations whose latest values answer 404 (default: Namur - Rue de Fer). */
   readonly missing?: readonly number[];
+  /** A second NO2 sensor at BETR801, in ppm (id 5404), as OpenAQ lists some stations. */
+  readonly secondSensor?: boolean;
 }
 
 export interface FakeOpenaq extends FakeUpstream {
@@ -99,6 +101,19 @@ export async function startFakeOpenaq(options: FakeOpenaqOptions = {}): Promise<
     fixture('measurements.json') as Record<string, Measurement[]>,
     offset,
   );
+  if (options.secondSensor) {
+    recorded
+      .find((l) => l.id === 2881)
+      ?.sensors.push({
+        id: 5404,
+        name: 'no2 ppm',
+        parameter: { id: 7, name: 'no2', units: 'ppm', displayName: 'NO₂' },
+      } as Location['sensors'][number]);
+    measurements['5404'] = (measurements['5401'] ?? []).map((m) => ({
+      ...m,
+      value: Math.round(((m.value as number) / 1880) * 10_000) / 10_000,
+    }));
+  }
   const state = { latestHour: OPENAQ_RECORDED_AT + offset, tooMany: 0 };
   const window = { start: Date.now(), used: 0 };
   const published = (sensor: number) =>

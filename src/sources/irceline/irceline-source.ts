@@ -109,6 +109,20 @@ export function createIrcelineSource(upstream: UpstreamClient): FeedSource {
       context.steps.done();
     }
 
+    // One series per station and pollutant: a station measuring one pollutant with two devices
+    // would store two values under one key. The one with the newest value is kept (the device in
+    // service), the lowest id between equals.
+    const kept = new Map<string, FollowedSeries>();
+    for (const s of series) {
+      const key = `${s.station.id}\u0000${s.pollutant}`;
+      const other = kept.get(key);
+      const newer = (a: FollowedSeries, b: FollowedSeries) =>
+        (a.lastValue?.time ?? 0) - (b.lastValue?.time ?? 0) || Number(b.id) - Number(a.id);
+      if (other) tally(skipped, 'second series of a pollutant at one station (the newest is kept)');
+      if (!other || newer(s, other) > 0) kept.set(key, s);
+    }
+    series.splice(0, series.length, ...kept.values());
+
     // 3. What each series needs: nothing, its lastValue, or its values since it was last fetched.
     const values = new Map<string, UpstreamValue[]>();
     const backfill = new Map<number, FollowedSeries[]>();

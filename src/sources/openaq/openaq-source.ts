@@ -159,12 +159,22 @@ export function createOpenaqSource(upstream: UpstreamClient, budget: RateBudget)
         tally(skipped, 'mobile locations (their position moves)');
         continue;
       }
-      const sensors: FollowedSensor[] = location.sensors.flatMap((sensor) => {
+      // One sensor per pollutant: a location listing NO2 in µg/m³ and in ppm would store two
+      // values under one key. The µg/m³ one (the lower parameter id) is kept.
+      const byPollutant = new Map<PollutantCode, FollowedSensor>();
+      for (const sensor of [...location.sensors].sort(
+        (a, b) => (a.parameterId ?? 0) - (b.parameterId ?? 0) || a.id - b.id,
+      )) {
         const pollutant = OPENAQ_PARAMETERS.get(sensor.parameterId ?? -1);
-        if (!pollutant) return [];
+        if (!pollutant) continue;
+        if (byPollutant.has(pollutant)) {
+          tally(skipped, 'second sensors of a pollutant at one location (the first is kept)');
+          continue;
+        }
         const after = (context.progress.get(String(sensor.id)) ?? context.since).getTime();
-        return [{ ...sensor, pollutant, after }];
-      });
+        byPollutant.set(pollutant, { ...sensor, pollutant, after });
+      }
+      const sensors = [...byPollutant.values()];
       if (sensors.length === 0) {
         tally(skipped, 'locations that measure no pollutant belair follows');
         continue;
@@ -259,7 +269,12 @@ export function createOpenaqSource(upstream: UpstreamClient, budget: RateBudget)
         }
         const mine = followed.get(value.sensorId);
         if (!mine) {
-          tally(skipped, `parameter ${sensor.parameterName} is not a pollutant belair follows`);
+          tally(
+            skipped,
+            OPENAQ_PARAMETERS.has(sensor.parameterId ?? -1)
+              ? 'values of a second sensor of a pollutant at one location'
+              : `parameter ${sensor.parameterName} is not a pollutant belair follows`,
+          );
           continue;
         }
         if (value.time <= mine.after) continue;
