@@ -22,7 +22,14 @@ const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 /** Rows of every table a write can touch. */
 async function rows(): Promise<Record<string, number>> {
   const counts: Record<string, number> = {};
-  for (const table of ['city', 'location', 'measurement', 'air_quality_run', 'city_air_quality']) {
+  for (const table of [
+    'city',
+    'location',
+    'measurement',
+    'air_quality_run',
+    'city_air_quality',
+    'feed_progress',
+  ]) {
     const [[row]] = await t.pool.query<RowDataPacket[]>(`SELECT COUNT(*) AS n FROM ${table}`);
     counts[table] = Number(row?.n);
   }
@@ -43,6 +50,11 @@ const MUTATIONS: Record<string, { query: string; variables: () => Record<string,
   refreshAirQuality: {
     query: 'mutation { refreshAirQuality { cities } }',
     variables: () => ({}),
+  },
+  recordFeedProgress: {
+    query:
+      'mutation($p: [FeedProgressInput!]!) { recordFeedProgress(feed: "irceline", progress: $p) }',
+    variables: () => ({ p: [{ series: 'AUTH1', fetchedUntil: measuredAt() }] }),
   },
 };
 

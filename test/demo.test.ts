@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/demo.js';
 import { countOf, useTestDatabase, withEventScheduler } from './helpers/database.js';
+import { startFakeIrceline } from './helpers/fake-irceline.js';
 import { captureOutput } from './helpers/output.js';
 
 const t = useTestDatabase(import.meta.filename);
@@ -36,5 +37,40 @@ describe('npm run demo', () => {
     // At least the run that followed the backfill; the timer adds more.
     expect(await count('SELECT COUNT(*) AS n FROM air_quality_run')).toBeGreaterThanOrEqual(1);
     expect(out).toContain('windows refreshed: run ');
+  });
+
+  it('runs on real data with --feed irceline: the feed into its own API instead of the generator', async () => {
+    await t.pool.query('DELETE FROM measurement');
+    // The stand-in of IRCEL-CELINE, with three clean series: Antwerpen's PM10, Linkeroever's, Arts-Loi's NO2.
+    const fake = await startFakeIrceline({ series: ['10743', '6152', '6504'] });
+    try {
+      const output = captureOutput();
+      const env = {
+        DB_HOSTNAME: t.db.host,
+        DB_PORT: String(t.db.port),
+        DB_USERNAME: t.db.user,
+        DB_PASSWORD: t.db.password,
+        DB_DATABASE: t.db.database,
+        PORT: '0',
+        IRCELINE_API_URL: fake.url,
+      };
+      const argv = ['--feed', 'irceline', '--duration', '2'];
+      const code = await withEventScheduler('ON', () => main(argv, { ...output, env }));
+      const { out, err } = output.text();
+      expect([code, err]).toEqual([0, '']);
+      expect(out).toContain(`real data from irceline (${fake.url}) every 10m; Ctrl-C to stop\n`);
+      expect(out).toMatch(
+        /feed irceline: http:\/\/127\.0\.0\.1:\d+ into http:\/\/localhost:\d+\/graphql, every 10m until Ctrl-C\n/,
+      );
+      const summary =
+        / irceline: 3 stations, 3 series, (\d+) fetched: (\d+) new, 0 updated, 0 unchanged, 0 rejected, \d+ skipped, 0 not fetched; 9 requests in \S+ s; windows refreshed \(run \d+, 2 cities\)\n/.exec(
+          out,
+        );
+      if (!summary) throw new Error(`unexpected output:\n${out}`);
+      expect(await count('SELECT COUNT(*) AS n FROM measurement')).toBe(Number(summary[2]));
+      expect(fake.requests).toHaveLength(9);
+    } finally {
+      await fake.close();
+    }
   });
 });

@@ -206,10 +206,13 @@ describe('through the API', () => {
         measurements: number;
         cities: number;
       }[];
-      airQuality: { city: { name: string }; pollutants: { parameter: string; count: number }[] }[];
+      airQuality: {
+        city: { names: { nl: string } };
+        pollutants: { parameter: string; count: number }[];
+      }[];
     }>(`{
       airQualityRuns(last: 1) { windowStart windowEnd measurements cities }
-      airQuality { city { name } pollutants { parameter count } }
+      airQuality { city { names { nl } } pollutants { parameter count } }
     }`);
     const [current] = data.airQualityRuns;
     if (!current) throw new Error('the backfill left no run');
@@ -219,8 +222,9 @@ describe('through the API', () => {
     );
     expect(current.measurements).toBe(inWindow);
     expect(current.cities).toBe(8);
+    // By the cities' Dutch names, the generator's: Brussel is stored as the city Brussels.
     const windows = Object.fromEntries(
-      data.airQuality.map((w) => [w.city.name, w.pollutants.map((p) => p.parameter).sort()]),
+      data.airQuality.map((w) => [w.city.names.nl, w.pollutants.map((p) => p.parameter).sort()]),
     );
     const measured = (city: string) =>
       [

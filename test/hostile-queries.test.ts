@@ -205,6 +205,11 @@ const BOUNDS: Record<string, { query: string; message: string; headers?: Record<
       message:
         'The range from 2026-01-01T00:00:00.000Z to 2026-02-01T00:00:01.000Z spans more than 31 days: ask for it in parts.',
     },
+    'Mutation.recordFeedProgress(progress)': {
+      query: `mutation { recordFeedProgress(feed: "irceline", progress: [${'{ series: "s", fetchedUntil: "2026-01-01T00:00:00Z" },'.repeat(1001)}]) }`,
+      message: 'progress holds 1001 series, more than the 1000 allowed.',
+      headers: withToken,
+    },
     'Mutation.ingestMeasurements(measurements)': {
       query: `mutation { ingestMeasurements(measurements: [${'{ location: "L", city: "C", country: "BE", parameter: PM10, value: 1, unit: "µg/m³", measuredAt: "2026-01-01T00:00:00Z" }'.repeat(3)}]) { received } }`,
       message:

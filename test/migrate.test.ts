@@ -69,12 +69,16 @@ describe('migrate', () => {
       'belaqi_band',
       'city',
       'city_air_quality',
+      'city_alias',
+      'city_name',
       'eaqi_band',
       'eaqi_level',
+      'feed_progress',
       'location',
       'measurement',
       'pollutant',
       'setting',
+      'station_city',
     ]);
   });
 

@@ -8,6 +8,7 @@ import { buildApp } from '../server/app.js';
 import { buildDashboard } from '../server/dashboard-build.js';
 import { createMeasurementGenerator, SERIES } from '../sources/generator/generate.js';
 import { runBackfill, runGenerator } from '../sources/generator/run-generator.js';
+import { feed, parseFeedArguments } from './feed.js';
 import { clock, formatCount } from './format.js';
 import {
   argumentsOrExit,
@@ -16,6 +17,7 @@ import {
   positiveNumber,
   runUntilInterrupted,
   type ScriptIo,
+  UsageError,
   wholeNumber,
 } from './options.js';
 
@@ -26,7 +28,13 @@ One command for a first look: applies sql/ to the database of the DB_* variables
 with generated measurements, then keeps generating at a visible rate and refreshes the windows
 every few seconds, so that they move while you watch them in GraphiQL. Ctrl-C stops everything.
 
+With --feed irceline (or openaq, with OPENAQ_API_KEY) it shows real data instead: the feed polls
+the upstream API into the demo's API (the last 3 hours at once, then every interval) and the
+windows are refreshed after each poll. That needs a machine with internet access; the upstream's
+base URL is IRCELINE_API_URL or OPENAQ_API_URL, as for npm run feed.
+
 Options:
+  --feed <irceline|openaq> real data from that upstream instead of generated data
   --rate <perMinute>       live measurements a minute (default 600)
   --refresh-every <s>      seconds between two refreshAirQuality calls (default 20)
   --backfill <hours>       hours filled at the start (default 3)
@@ -40,6 +48,7 @@ export interface DemoArguments {
   readonly backfillHours: number;
   readonly seed: string | undefined;
   readonly durationSeconds: number | undefined;
+  readonly feed: 'irceline' | 'openaq' | undefined;
 }
 
 export function parseDemoArguments(argv: string[]): DemoArguments | 'help' {
@@ -50,11 +59,16 @@ export function parseDemoArguments(argv: string[]): DemoArguments | 'help' {
       backfill: { type: 'string', default: '3' },
       seed: { type: 'string' },
       duration: { type: 'string' },
+      feed: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) return 'help';
+  if (values.feed !== undefined && values.feed !== 'irceline' && values.feed !== 'openaq') {
+    throw new UsageError(`--feed is irceline or openaq, got "${values.feed}"`);
+  }
   return {
+    feed: values.feed,
     perMinute: positiveNumber('--rate', values.rate, 600_000),
     refreshEverySeconds: wholeNumber('--refresh-every', values['refresh-every'], 1, 3600),
     backfillHours: positiveNumber('--backfill', values.backfill, 24 * 31),
@@ -124,6 +138,7 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
         '',
       ].join('\n'),
     );
+    if (args.feed) return await demoFeed(args.feed, { endpoint, token, args, io });
     const client = createGraphqlClient({ endpoint, token });
     const generator = createMeasurementGenerator(
       args.seed === undefined ? {} : { seed: args.seed },
@@ -193,6 +208,36 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
     await pool.end();
   }
   return ok ? 0 : 1;
+}
+
+/** The demo on real data: the feed into the demo's own API, until Ctrl-C or --duration. */
+async function demoFeed(
+  name: 'irceline' | 'openaq',
+  run: { endpoint: string; token: string; args: DemoArguments; io: DemoIo },
+): Promise<number> {
+  const { io, args } = run;
+  // The first poll fills the last --backfill hours, as the generator would (a week at most).
+  const since = `${Math.min(args.backfillHours, 7 * 24)}h`;
+  const feedArgs = parseFeedArguments(
+    [name, '--endpoint', run.endpoint, '--token', run.token, '--since', since],
+    io.env,
+  );
+  if (feedArgs === 'help') return 0;
+  const signals = [
+    ...(io.signal ? [io.signal] : []),
+    ...(args.durationSeconds === undefined
+      ? []
+      : [AbortSignal.timeout(args.durationSeconds * 1000)]),
+  ];
+  io.stdout.write(
+    `${clock()} real data from ${name} (${feedArgs.baseUrl}) every ${feedArgs.interval}; Ctrl-C to stop\n`,
+  );
+  return feed(feedArgs, {
+    stdout: io.stdout,
+    stderr: io.stderr,
+    env: io.env,
+    ...(signals.length > 0 ? { signal: AbortSignal.any(signals) } : {}),
+  });
 }
 
 if (isEntryPoint(import.meta.url)) {

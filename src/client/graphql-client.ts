@@ -1,4 +1,5 @@
 import type { IngestResult } from '../ingest/ingest-measurements.js';
+import { networkCode, TRANSIENT_NETWORK_CODES } from '../util/network-error.js';
 import type { MeasurementInput } from './measurement.js';
 
 /**
@@ -44,22 +45,6 @@ export class GraphqlRequestError extends Error {
   }
 }
 
-/** Socket-level failures that a later attempt can get past. */
-const TRANSIENT_NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_CLOSED',
-]);
-
 const TRANSIENT_STATUS = new Set([408, 429, 500, 502, 503, 504]);
 
 /**
@@ -91,16 +76,6 @@ function retryAfterMs(errors: readonly GraphqlError[], header: string | null): n
     }
   }
   if (header !== null && /^\d+$/.test(header.trim())) return Number(header.trim()) * 1000;
-  return undefined;
-}
-
-function networkCode(error: unknown): string | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 5 && current instanceof Error; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string') return code;
-    current = current.cause;
-  }
   return undefined;
 }
 

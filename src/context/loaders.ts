@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
 import { selectWindows } from '../air-quality/run-windows.js';
 import { type CityWindow, listCityHistory, listCurrentWindows } from '../db/air-quality.js';
-import { type City, findCitiesByIds } from '../db/cities.js';
+import { type City, findCitiesByIds, findCity } from '../db/cities.js';
+import { type CityNames, cachedCityDirectory } from '../db/city-directory.js';
 import { type LatestMeasurement, listLatestMeasurements } from '../db/latest-measurements.js';
 import { type LocationRow, listLocationsByCityIds } from '../db/locations.js';
 import type { Queryable } from '../db/queryable.js';
@@ -19,6 +20,17 @@ import { groupBy } from '../util/group-by.js';
  */
 export interface Loaders {
   readonly city: DataLoader<number, City | null>;
+  /**
+   * The one way a city name given as an argument becomes a city: any of its names (Dutch, French,
+   * German, English, a former municipality, a Brussels commune) means the city stored under its
+   * official name. The city its name is an alias of comes first; a city stored under the very
+   * name given is found too.
+   */
+  cityByName(name: string, country: string): Promise<City | null>;
+  /** The stored names the given names may stand for, in a country or (null) in any. */
+  cityNames(names: readonly string[], country: string | null): Promise<readonly string[]>;
+  /** A city's names in each language; all four are its stored name where no row names it. */
+  cityNamesOf(city: Pick<City, 'country' | 'name'>): Promise<CityNames>;
   /** A city's window in the current run; null when the city has no rows in it. */
   readonly currentWindow: DataLoader<number, CityWindow | null>;
   /**
@@ -64,6 +76,23 @@ export function createLoaders(db: Queryable, poller: CurrentWindowSource): Loade
     return value;
   };
   return {
+    async cityByName(name, country) {
+      const directory = await cachedCityDirectory(db);
+      for (const candidate of directory.candidateNames(name, country)) {
+        const city = await findCity(db, { country, name: candidate });
+        if (city) return city;
+      }
+      return null;
+    },
+    async cityNames(names, country) {
+      const directory = await cachedCityDirectory(db);
+      return [...new Set(names.flatMap((name) => directory.candidateNames(name, country)))];
+    },
+    async cityNamesOf(city) {
+      const directory = await cachedCityDirectory(db);
+      const { name } = city;
+      return directory.namesOf(city.country, name) ?? { nl: name, fr: name, de: name, en: name };
+    },
     city: new DataLoader(async (ids) =>
       byKey(
         ids,

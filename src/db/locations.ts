@@ -10,6 +10,10 @@ export interface LocationInput {
   readonly longitude: number | null;
   readonly sourceName: string | null;
   readonly sourceType: string | null;
+  /** The licence of its data, as the upstream names it (CC BY 4.0). */
+  readonly licence: string | null;
+  /** Whom the licence asks to credit. */
+  readonly attribution: string | null;
 }
 
 export interface LocationRow extends LocationInput {
@@ -22,7 +26,7 @@ export function locationKey(location: { cityId: number; name: string }): string 
 }
 
 const COLUMNS = `id, city_id AS cityId, name, latitude, longitude,
-                 source_name AS sourceName, source_type AS sourceType`;
+                 source_name AS sourceName, source_type AS sourceType, licence, attribution`;
 
 /** Adds the stations of the chunk that exist to `found`. */
 async function findLocations(
@@ -39,7 +43,14 @@ async function findLocations(
   for (const row of rows) found.set(locationKey(row as LocationRow), row as LocationRow);
 }
 
-const ATTRIBUTES = ['latitude', 'longitude', 'sourceName', 'sourceType'] as const;
+const ATTRIBUTES = [
+  'latitude',
+  'longitude',
+  'sourceName',
+  'sourceType',
+  'licence',
+  'attribution',
+] as const;
 
 /** The order of location_city_name: city, then name byte for byte (binary collation). */
 function compareLocationKeys(a: LocationInput, b: LocationInput): number {
@@ -80,9 +91,18 @@ async function lockLocations(
         `/* updateLocation */
          UPDATE location
          SET latitude = COALESCE(?, latitude), longitude = COALESCE(?, longitude),
-             source_name = COALESCE(?, source_name), source_type = COALESCE(?, source_type)
+             source_name = COALESCE(?, source_name), source_type = COALESCE(?, source_type),
+             licence = COALESCE(?, licence), attribution = COALESCE(?, attribution)
          WHERE id = ?`,
-        [input.latitude, input.longitude, input.sourceName, input.sourceType, stored.id],
+        [
+          input.latitude,
+          input.longitude,
+          input.sourceName,
+          input.sourceType,
+          input.licence,
+          input.attribution,
+          stored.id,
+        ],
       );
     } else {
       shared.push(stored.id);
@@ -110,8 +130,9 @@ export async function ensureLocations(
     insert: (chunk) =>
       db.query(
         `/* insertLocations */
-         INSERT IGNORE INTO location (city_id, name, latitude, longitude, source_name, source_type)
-         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}`,
+         INSERT IGNORE INTO location
+           (city_id, name, latitude, longitude, source_name, source_type, licence, attribution)
+         VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}`,
         chunk.flatMap((l) => [
           l.cityId,
           l.name,
@@ -119,6 +140,8 @@ export async function ensureLocations(
           l.longitude,
           l.sourceName,
           l.sourceType,
+          l.licence,
+          l.attribution,
         ]),
       ),
   });

@@ -1,5 +1,6 @@
 import type { Pool } from 'mysql2/promise';
 import { cityKey, ensureCities } from '../db/cities.js';
+import { type CityDirectory, cachedCityDirectory } from '../db/city-directory.js';
 import { ensureLocations, type LocationInput, locationKey } from '../db/locations.js';
 import { type UpsertCounts, upsertMeasurements } from '../db/measurements.js';
 import { cachedPollutants } from '../db/pollutants.js';
@@ -54,6 +55,18 @@ export class BatchTooLargeError extends Error {
 }
 
 /**
+ * The city a measurement is stored under: its station's municipality where the station table
+ * knows its stationCode, else the city its city name is an alias of (Brussel, Bruxelles and
+ * Vorst are Brussels; Borgerhout is Antwerpen), else the city as sent.
+ */
+function storedCity(directory: CityDirectory, m: ValidMeasurement): ValidMeasurement {
+  const city =
+    (m.stationCode === null ? undefined : directory.stationCity(m.country, m.stationCode)) ??
+    directory.canonicalName(m.country, m.city);
+  return city === m.city ? m : { ...m, city };
+}
+
+/**
  * Cities, then stations, then measurements, all on one connection inside one transaction. That is
  * also the order in which every batch takes its locks, each step in index order (new cities, new
  * stations, every station of the batch, measurements by primary key): overlapping batches wait
@@ -80,6 +93,8 @@ async function store(db: Queryable, valid: readonly ValidMeasurement[]): Promise
       longitude: m.longitude ?? before?.longitude ?? null,
       sourceName: m.sourceName ?? before?.sourceName ?? null,
       sourceType: m.sourceType ?? before?.sourceType ?? null,
+      licence: m.licence ?? before?.licence ?? null,
+      attribution: m.attribution ?? before?.attribution ?? null,
     });
   }
   const locationIds = await ensureLocations(db, [...stations.values()]);
@@ -115,12 +130,13 @@ export async function ingestMeasurements(
   if (received > maxBatch) throw new BatchTooLargeError(received, maxBatch);
   const now = options.now ?? new Date();
   const pollutants = await cachedPollutants(pool);
+  const directory = await cachedCityDirectory(pool);
 
   const valid: ValidMeasurement[] = [];
   const rejected: Rejection[] = [];
   items.forEach((item, index) => {
     const validation = validateMeasurement(item, pollutants, now);
-    if (validation.ok) valid.push(validation.measurement);
+    if (validation.ok) valid.push(storedCity(directory, validation.measurement));
     else rejected.push({ index, reason: validation.reason });
   });
 

@@ -21,6 +21,12 @@ export interface MeasurementItem {
   readonly longitude?: number | null;
   readonly sourceName?: string | null;
   readonly sourceType?: string | null;
+  /** The station's national or European code (42R803, BETR803): stores it under its municipality. */
+  readonly stationCode?: string | null;
+  /** The licence of the data, as the upstream names it (CC BY 4.0). */
+  readonly licence?: string | null;
+  /** Whom the licence asks to credit, with a link. */
+  readonly attribution?: string | null;
 }
 
 export type StoredUnit = 'µg/m³' | 'ppm';
@@ -41,6 +47,9 @@ export interface ValidMeasurement {
   readonly longitude: number | null;
   readonly sourceName: string | null;
   readonly sourceType: string | null;
+  readonly stationCode: string | null;
+  readonly licence: string | null;
+  readonly attribution: string | null;
 }
 
 export type Validation =
@@ -48,7 +57,15 @@ export type Validation =
   | { readonly ok: false; readonly reason: string };
 
 /** Column lengths of the tables (sql/010-tables.sql), in characters. */
-export const MAX_LENGTH = { location: 128, city: 128, sourceName: 128, sourceType: 64 } as const;
+export const MAX_LENGTH = {
+  location: 128,
+  city: 128,
+  sourceName: 128,
+  sourceType: 64,
+  stationCode: 16,
+  licence: 128,
+  attribution: 255,
+} as const;
 
 /** How far ahead of the server's clock a measurement may be: clocks drift, the future does not. */
 export const FUTURE_TOLERANCE_MS = 10 * 60_000;
@@ -280,6 +297,21 @@ export function validateMeasurement(
   const longitude = checkCoordinate('longitude', raw.longitude, 180, problems);
   const sourceName = checkText('sourceName', raw.sourceName, MAX_LENGTH.sourceName, problems, true);
   const sourceType = checkText('sourceType', raw.sourceType, MAX_LENGTH.sourceType, problems, true);
+  const stationCode = checkText(
+    'stationCode',
+    raw.stationCode,
+    MAX_LENGTH.stationCode,
+    problems,
+    true,
+  );
+  const licence = checkText('licence', raw.licence, MAX_LENGTH.licence, problems, true);
+  const attribution = checkText(
+    'attribution',
+    raw.attribution,
+    MAX_LENGTH.attribution,
+    problems,
+    true,
+  );
 
   if (
     problems.length > 0 ||
@@ -307,6 +339,9 @@ export function validateMeasurement(
       longitude,
       sourceName,
       sourceType,
+      stationCode,
+      licence,
+      attribution,
     },
   };
 }

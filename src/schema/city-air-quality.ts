@@ -71,16 +71,19 @@ builder.queryField('airQuality', (t) =>
   t.field({
     type: [CityAirQualityRef],
     description:
-      'The current window of each city that has rows in the current run, by country and name; filtered by city names (as the feed spells them) and country.',
+      "The current window of each city that has rows in the current run, by country and name; filtered by city names (any of a city's names, as Query.city takes them) and country.",
     args: {
       cities: t.arg.stringList(),
       country: t.arg.string(),
     },
-    resolve: (_root, args, context) =>
-      context.loaders.currentWindows({
-        cityNames: cityNamesArgument('cities', args.cities, MAX_CITY_NAMES),
-        country: countryArgument(args.country),
-      }),
+    resolve: async (_root, args, context) => {
+      const country = countryArgument(args.country);
+      const names = cityNamesArgument('cities', args.cities, MAX_CITY_NAMES);
+      return context.loaders.currentWindows({
+        cityNames: names && (await context.loaders.cityNames(names, country)),
+        country,
+      });
+    },
   }),
 );
 
@@ -94,11 +97,13 @@ builder.subscriptionField('airQuality', (t) =>
       cities: t.arg.stringList(),
       country: t.arg.string(),
     },
-    subscribe: (_root, args, context, info) => {
+    subscribe: async (_root, args, context, info) => {
       checkSubscriptionComplexity(context, info);
+      const country = countryArgument(args.country);
+      const names = cityNamesArgument('cities', args.cities, MAX_CITY_NAMES);
       const select = selectWindows({
-        cityNames: cityNamesArgument('cities', args.cities, MAX_CITY_NAMES),
-        country: countryArgument(args.country),
+        cityNames: names && (await context.loaders.cityNames(names, country)),
+        country,
       });
       return context.poller.stream(select, (window) => window.cityId);
     },

@@ -1,9 +1,9 @@
-import { findCity, listCities } from '../db/cities.js';
+import { listCities } from '../db/cities.js';
 import { badUserInput } from '../errors/expected-errors.js';
 import { cityNameArgument, countryArgument } from './arguments.js';
 import { builder } from './builder.js';
 import { requireInstant } from './date-time-input.js';
-import { CityAirQualityRef, CityRef, LocationRef } from './refs.js';
+import { CityAirQualityRef, CityNamesRef, CityRef, LocationRef } from './refs.js';
 
 /** The longest range City.history answers, in days. */
 export const MAX_HISTORY_DAYS = 31;
@@ -15,10 +15,24 @@ export const MAX_HISTORY_DAYS = 31;
  */
 export const MAX_HISTORY_CITY_DAYS = MAX_HISTORY_DAYS;
 
-builder.objectType(CityRef, {
-  description: 'A city as the feed names it (in the Belgian feed often a province or region).',
+builder.objectType(CityNamesRef, {
+  description: "A city's names in the national languages of Belgium and in English.",
   fields: (t) => ({
-    name: t.exposeString('name'),
+    nl: t.exposeString('nl', { description: 'Dutch: Antwerpen, Luik, Bergen.' }),
+    fr: t.exposeString('fr', { description: 'French: Anvers, Liège, Mons.' }),
+    de: t.exposeString('de', { description: 'German: Antwerpen, Lüttich, Mons.' }),
+    en: t.exposeString('en', { description: 'English: Antwerp, Liège, Mons.' }),
+  }),
+});
+
+builder.objectType(CityRef, {
+  description:
+    'A city: a municipality (the 19 communes of the Brussels-Capital Region are the one city Brussels), or what an older feed named a city (often a province or region).',
+  fields: (t) => ({
+    name: t.exposeString('name', {
+      description:
+        'The name it is stored under: its official name (Brussels for Brussels). Every argument that takes a city name also accepts its other names.',
+    }),
     country: t.exposeString('country', { description: 'ISO 3166-1 alpha-2.' }),
     latitude: t.exposeFloat('latitude', {
       nullable: true,
@@ -66,6 +80,12 @@ builder.objectType(CityRef, {
         return context.loaders.history(from, to).load(city.id);
       },
     }),
+    names: t.field({
+      type: CityNamesRef,
+      description:
+        'Its names in Dutch, French, German and English; all four are its name where belair has no names for it.',
+      resolve: (city, _args, context) => context.loaders.cityNamesOf(city),
+    }),
   }),
 });
 
@@ -83,15 +103,16 @@ builder.queryFields((t) => ({
   city: t.field({
     type: CityRef,
     nullable: true,
-    description: 'One city by its name as the feed spells it.',
+    description:
+      'One city by any of its names: official, Dutch, French, German or English (Anvers, Antwerp and Antwerpen are one city), or that of a former municipality or Brussels commune it includes.',
     args: {
       name: t.arg.string({ required: true }),
       country: t.arg.string({ defaultValue: 'BE' }),
     },
     resolve: (_root, args, context) =>
-      findCity(context.pool, {
-        name: cityNameArgument('name', args.name),
-        country: countryArgument(args.country) ?? 'BE',
-      }),
+      context.loaders.cityByName(
+        cityNameArgument('name', args.name),
+        countryArgument(args.country) ?? 'BE',
+      ),
   }),
 }));

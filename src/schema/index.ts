@@ -11,6 +11,7 @@ import './location.js';
 import './city.js';
 import './ingest-result.js';
 import './air-quality-alert.js';
+import './feed-progress.js';
 
 // Unsorted: the printed schema reads in the order of the GraphQL contract (docs/architecture.md),
 // not alphabetically.

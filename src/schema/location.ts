@@ -25,5 +25,14 @@ builder.objectType(LocationRef, {
       complexity: { field: 1, multiplier: 7 },
       resolve: (location, _args, context) => context.loaders.latest.load(location.id),
     }),
+    licence: t.exposeString('licence', {
+      nullable: true,
+      description:
+        "The licence of its data, as the upstream names it: CC BY 4.0 for IRCEL-CELINE, the provider's licence for OpenAQ. Null where the measurements came without one.",
+    }),
+    attribution: t.exposeString('attribution', {
+      nullable: true,
+      description: 'Whom the licence asks to credit when the data is shown or passed on.',
+    }),
   }),
 });

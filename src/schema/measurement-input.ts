@@ -14,6 +14,9 @@ export interface MeasurementInputShape {
   longitude?: number | null;
   sourceName?: string | null;
   sourceType?: string | null;
+  stationCode?: string | null;
+  licence?: string | null;
+  attribution?: string | null;
 }
 
 export const MeasurementInput = builder
@@ -48,5 +51,16 @@ export const MeasurementInput = builder
       longitude: t.float({ description: '-180 to 180.' }),
       sourceName: t.string({ description: 'At most 128 characters.' }),
       sourceType: t.string({ description: 'At most 64 characters.' }),
+      stationCode: t.string({
+        description:
+          "The station's code in the Belgian (42R803) or European (BETR803) network, at most 16 characters: a station the station table knows is stored under its municipality, whatever city says.",
+      }),
+      licence: t.string({
+        description:
+          'The licence of the data, as the upstream names it (CC BY 4.0); at most 128 characters.',
+      }),
+      attribution: t.string({
+        description: 'Whom the licence asks to credit, with a link; at most 255 characters.',
+      }),
     }),
   });

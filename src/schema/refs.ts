@@ -1,6 +1,7 @@
 import type { AirQualityAlert } from '../air-quality/alerts.js';
 import type { CityWindow, PollutantWindow } from '../db/air-quality.js';
 import type { City } from '../db/cities.js';
+import type { CityNames } from '../db/city-directory.js';
 import type { LatestMeasurement } from '../db/latest-measurements.js';
 import type { LocationRow } from '../db/locations.js';
 import type { AirQualityRun } from '../db/runs.js';
@@ -15,6 +16,7 @@ export const AirQualityRunRef = builder.objectRef<AirQualityRun>('AirQualityRun'
 export const PollutantWindowRef = builder.objectRef<PollutantWindow>('PollutantWindow');
 export const CityAirQualityRef = builder.objectRef<CityWindow>('CityAirQuality');
 export const LocationRef = builder.objectRef<LocationRow>('Location');
+export const CityNamesRef = builder.objectRef<CityNames>('CityNames');
 export const CityRef = builder.objectRef<City>('City');
 export const LatestMeasurementRef = builder.objectRef<LatestMeasurement>('LatestMeasurement');
 export const AirQualityAlertRef = builder.objectRef<AirQualityAlert>('AirQualityAlert');

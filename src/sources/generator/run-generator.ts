@@ -1,5 +1,6 @@
 import type { MeasurementInput } from '../../client/measurement.js';
 import type { IngestResult } from '../../ingest/ingest-measurements.js';
+import { sleep } from '../../util/sleep.js';
 import type { MeasurementGenerator } from './generate.js';
 
 /** Where generated measurements go: the API over HTTP, or the database directly. */
@@ -89,22 +90,6 @@ export async function sendBatch(
     totals.failed += items.length;
     totals.lastError = error instanceof Error ? error.message : String(error);
   }
-}
-
-function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted || ms <= 0) {
-      resolve();
-      return;
-    }
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
 }
 
 /**
