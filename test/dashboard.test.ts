@@ -96,7 +96,10 @@ function measurement(
     value,
     unit: 'µg/m³',
     measuredAt: new Date(Date.now() - minutesAgo * MINUTE).toISOString(),
+    // As the irceline feed stores its stations: the licence and whom it asks to credit.
     sourceName: 'IRCEL-CELINE',
+    licence: 'CC BY 4.0',
+    attribution: 'IRCEL-CELINE, https://www.irceline.be',
   };
 }
 
@@ -112,19 +115,19 @@ async function refresh() {
   await graphql('mutation { refreshAirQuality { id } }');
 }
 
-/** What the API says of every city: the numbers the page must show. */
+/** What the API says of every city: the names and numbers the (English) page must show. */
 async function apiView() {
   const data = await graphql(
-    '{ airQuality(country: "BE") { city { name } belaqi pollutants { parameter average } } }',
+    '{ airQuality(country: "BE") { city { names { en } } belaqi pollutants { parameter average } } }',
   );
   return (
     data.airQuality as {
-      city: { name: string };
+      city: { names: { en: string } };
       belaqi: number;
       pollutants: { parameter: string; average: number }[];
     }[]
   ).map((w) => ({
-    city: w.city.name,
+    city: w.city.names.en,
     belaqi: w.belaqi,
     no2: w.pollutants.find((p) => p.parameter === 'NO2')?.average.toFixed(1) ?? null,
   }));
@@ -216,21 +219,21 @@ describe('the dashboard', () => {
     await until(async () => (await connectionText()) === 'Live', 20_000, 'the page to be live');
     const expected = await apiView();
     expect(expected).toEqual([
-      { city: 'Antwerpen', belaqi: 5, no2: '34.0' },
-      { city: 'Gent', belaqi: 3, no2: '14.0' },
+      { city: 'Antwerp', belaqi: 5, no2: '34.0' },
+      { city: 'Ghent', belaqi: 3, no2: '14.0' },
       { city: 'Leuven', belaqi: 2, no2: null },
     ]);
     await until(async () => (await page.getByRole('article').count()) === 3, 10_000, 'three cards');
     expect(await pageView()).toEqual(expected);
     // The same on the map, in words for those who do not see the colours.
     for (const [city, text] of [
-      ['Antwerpen', 'Antwerpen: BelAQI 5, moderate'],
-      ['Gent', 'Gent: BelAQI 3, good'],
+      ['Antwerp', 'Antwerp: BelAQI 5, moderate'],
+      ['Ghent', 'Ghent: BelAQI 3, good'],
       ['Leuven', 'Leuven: BelAQI 2, very good'],
     ]) {
       expect([city, await page.getByRole('button', { name: text }).count()]).toEqual([city, 1]);
     }
-    const antwerpen = page.getByRole('article', { name: 'Antwerpen' });
+    const antwerpen = page.getByRole('article', { name: 'Antwerp' });
     expect(await visibleText(antwerpen.getByText(/^BelAQI \d+ — /))).toBe('BelAQI 5 — moderate');
     expect(await visibleText(antwerpen.getByText(/^EAQI/))).toBe('EAQI — fair');
     expect(await visibleText(page.getByRole('contentinfo'))).toContain('IRCEL-CELINE (CC BY 4.0)');
@@ -247,8 +250,8 @@ describe('the dashboard', () => {
     await refresh();
     const expected = await apiView();
     expect(expected.slice(0, 2)).toEqual([
-      { city: 'Antwerpen', belaqi: 6, no2: '42.0' },
-      { city: 'Gent', belaqi: 3, no2: '15.0' },
+      { city: 'Antwerp', belaqi: 6, no2: '42.0' },
+      { city: 'Ghent', belaqi: 3, no2: '15.0' },
     ]);
     await until(
       async () => JSON.stringify(await pageView()) === JSON.stringify(expected),
@@ -276,7 +279,7 @@ describe('the dashboard', () => {
     await ingest([measurement('Gent', 'NO2', 150, 5)]);
     await refresh();
     await until(
-      async () => (await visibleText(alerts)).includes('Gent: BelAQI 8 (bad), at or above 8'),
+      async () => (await visibleText(alerts)).includes('Ghent: BelAQI 8 (bad), at or above 8'),
       3_000,
       'the alert banner',
     );
@@ -289,7 +292,7 @@ describe('the dashboard', () => {
     await page.getByLabel('Alert at BelAQI').selectOption('8');
     // A new subscription: its first push is the current state.
     await until(
-      async () => (await visibleText(alerts)).includes('Gent: BelAQI 8 (bad), at or above 8'),
+      async () => (await visibleText(alerts)).includes('Ghent: BelAQI 8 (bad), at or above 8'),
       5_000,
       'the current state of the new subscription',
     );
@@ -297,7 +300,7 @@ describe('the dashboard', () => {
     await ingest([measurement('Gent', 'NO2', 0, 3)]);
     await refresh();
     await until(
-      async () => (await visibleText(alerts)).includes('Gent is back below 8: BelAQI 6 (poor)'),
+      async () => (await visibleText(alerts)).includes('Ghent is back below 8: BelAQI 6 (poor)'),
       3_000,
       'the notice that Gent fell back',
     );
@@ -307,15 +310,15 @@ describe('the dashboard', () => {
   it('reaches every city marker with the keyboard and opens its card', async () => {
     await page.locator('body').focus();
     let focused = '';
-    for (let i = 0; i < 40 && !focused.startsWith('Gent:'); i += 1) {
+    for (let i = 0; i < 40 && !focused.startsWith('Ghent:'); i += 1) {
       await page.keyboard.press('Tab');
       focused = await page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? '');
     }
-    expect(focused).toBe('Gent: BelAQI 6, poor');
+    expect(focused).toBe('Ghent: BelAQI 6, poor');
     await page.keyboard.press('Enter');
     expect(
       await page.evaluate(() => document.activeElement?.querySelector('h3')?.textContent),
-    ).toBe('Gent');
+    ).toBe('Ghent');
   });
 
   it('speaks the browser language, and switches language on request', async () => {
@@ -356,14 +359,17 @@ describe('the dashboard', () => {
     expect(await visibleText(page.getByRole('heading', { level: 1 }))).toBe(
       "belair Qualité de l'air en Belgique",
     );
-    const antwerpen = page.getByRole('article', { name: 'Antwerpen' });
+    // The city's French name, as City.names gives it.
+    const antwerpen = page.getByRole('article', { name: 'Anvers' });
     expect(await visibleText(antwerpen.getByText(/^BelAQI \d+ — /))).toBe('BelAQI 6 — médiocre');
     // French decimals.
     expect(
       await visibleText(antwerpen.getByRole('row', { name: /^NO₂/ }).getByRole('cell').first()),
     ).toBe('42,0');
     await page.getByRole('button', { name: 'EN', exact: true }).click();
-    expect(await visibleText(antwerpen.getByText(/^BelAQI \d+ — /))).toBe('BelAQI 6 — poor');
+    expect(
+      await visibleText(page.getByRole('article', { name: 'Antwerp' }).getByText(/^BelAQI \d+ — /)),
+    ).toBe('BelAQI 6 — poor');
   });
 
   it('says when the API goes away, and recovers by itself with the current state', async () => {

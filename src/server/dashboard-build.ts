@@ -36,6 +36,7 @@ export interface DashboardManifest {
   readonly fingerprint: string;
   /** The page, then its assets, as paths relative to the build folder. */
   readonly index: string;
+  /** The style sheet, then the script: by kind, whatever their hashed names. */
   readonly assets: readonly string[];
   /** Gzipped size of all the page's JavaScript (level 9). */
   readonly jsGzipBytes: number;
@@ -204,7 +205,7 @@ export async function buildDashboard(
     const manifest: DashboardManifest = {
       fingerprint,
       index: 'index.html',
-      assets: outputs.filter((path) => !path.endsWith('.map')).sort(),
+      assets: [style, script],
       jsGzipBytes,
     };
     await writeFile(join(staging, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);

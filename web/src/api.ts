@@ -10,12 +10,12 @@ import type { Alert, CityWindow, HistoryPoint } from './types.js';
  */
 
 /** The fields that name a city; add `names { nl fr de en }` here when the API has them. */
-const CITY_NAME_FIELDS = 'name country';
+const CITY_NAME_FIELDS = 'name names { nl fr de en } country';
 
 const WINDOWS = `subscription DashboardWindows {
   airQuality(country: "BE") {
     city { ${CITY_NAME_FIELDS} latitude longitude
-      locations { name latitude longitude sourceName latest { parameter value unit measuredAt } } }
+      locations { name latitude longitude sourceName licence attribution latest { parameter value unit measuredAt } } }
     run { id evaluatedAt }
     windowStart windowEnd belaqi eaqi
     pollutants { parameter unit average min max count locations latestMeasuredAt belaqi eaqi }

@@ -86,7 +86,7 @@ function stationItem(station: Station, language: Language): HTMLLIElement {
       ? h(
           'span',
           { class: 'source' },
-          ` — ${t(language, 'source', { source: creditOf(station.sourceName, language).name })}`,
+          ` — ${t(language, 'source', { source: creditOf(station, language).name })}`,
         )
       : null,
   );

@@ -83,10 +83,8 @@ function renderCity(key: string) {
 function orderCards() {
   const ordered = [...cards.entries()].sort(([a], [b]) => {
     const [wa, wb] = [windows.get(a), windows.get(b)];
-    return cityLabel(wa?.city ?? { name: a }, language).localeCompare(
-      cityLabel(wb?.city ?? { name: b }, language),
-      language,
-    );
+    const label = (w: typeof wa, key: string) => (w ? cityLabel(w.city, language) : key);
+    return label(wa, a).localeCompare(label(wb, b), language);
   });
   const current = [...cityList.children];
   if (ordered.some(([, card], i) => current[i] !== card))
@@ -98,8 +96,8 @@ function renderCredits() {
   const credits = new Map<string, Credit>();
   for (const window of windows.values()) {
     for (const station of window.city.locations) {
-      if (!station.sourceName) continue;
-      const credit = creditOf(station.sourceName, language);
+      if (!station.sourceName && !station.attribution) continue;
+      const credit = creditOf(station, language);
       credits.set(credit.name, credit);
     }
   }

@@ -27,7 +27,7 @@ function stationTitle(station: Station, language: Language): string {
       `${POLLUTANT_SYMBOLS[m.parameter] ?? m.parameter} ${formatValue(language, m.value)} µg/m³ (${formatTime(language, m.measuredAt)})`,
   );
   const source = station.sourceName
-    ? ` · ${t(language, 'source', { source: creditOf(station.sourceName, language).name })}`
+    ? ` · ${t(language, 'source', { source: creditOf(station, language).name })}`
     : '';
   return `${t(language, 'stationLabel', { name: station.name })}: ${values.join(', ')}${source}`;
 }

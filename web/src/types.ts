@@ -11,11 +11,23 @@ export interface Station {
   readonly latitude: number | null;
   readonly longitude: number | null;
   readonly sourceName: string | null;
+  /** The licence of its data (CC BY 4.0 for IRCEL-CELINE); null where none came with it. */
+  readonly licence: string | null;
+  /** Whom to credit: a name, then a link, after a comma ("IRCEL-CELINE, https://…"). */
+  readonly attribution: string | null;
   readonly latest: readonly LatestMeasurement[];
+}
+
+export interface CityNames {
+  readonly nl: string;
+  readonly fr: string;
+  readonly de: string;
+  readonly en: string;
 }
 
 export interface City {
   readonly name: string;
+  readonly names: CityNames;
   readonly country: string;
   readonly latitude: number | null;
   readonly longitude: number | null;
@@ -51,7 +63,7 @@ export interface HistoryPoint {
 }
 
 export interface Alert {
-  readonly city: { readonly name: string; readonly country: string };
+  readonly city: { readonly name: string; readonly names: CityNames; readonly country: string };
   readonly run: { readonly id: string; readonly evaluatedAt: string };
   readonly previous: number | null;
   readonly current: number;
