@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
-// Tests talk to the real MariaDB at 127.0.0.1:3306 (DB_* variables to point elsewhere); each test
-// file works in a database of its own, so files run in parallel.
+// Tests talk to the real MariaDB at 127.0.0.1:3306 (DB_* variables to point elsewhere; with
+// neither, the checkout's embedded MariaDB, see test/global-setup.ts); each test file works in a
+// database of its own, so files run in parallel.
 export default defineConfig({
   resolve: {
     // graphql 16 ships CommonJS (main) and ESM (module) builds without an exports map. Node loads
@@ -11,6 +12,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['./test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,

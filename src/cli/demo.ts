@@ -2,8 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createLogger } from 'graphql-yoga';
 import { createGraphqlClient } from '../client/graphql-client.js';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
-import { migrate } from '../db/migrate.js';
+import { type MigrateResult, migrate } from '../db/migrate.js';
 import { createApiPool } from '../db/pool.js';
+import {
+  DatabaseChoiceError,
+  type ResolvedDatabase,
+  resolveDatabase,
+} from '../db/resolve-database.js';
 import { buildApp } from '../server/app.js';
 import { createMeasurementGenerator, SERIES } from '../sources/generator/generate.js';
 import { runBackfill, runGenerator } from '../sources/generator/run-generator.js';
@@ -20,7 +25,8 @@ import {
 const USAGE = `Usage: npm run demo -- [options]
 
 One command for a first look: applies sql/ to the database of the DB_* variables (openaq on
-127.0.0.1:3306 as root by default), starts the API on PORT (default 4000), fills the last hours
+127.0.0.1:3306 as root by default; with nothing configured and nothing answering there, a
+MariaDB of its own under .data/), starts the API on PORT (default 4000), fills the last hours
 with generated measurements, then keeps generating at a visible rate and refreshes the windows
 every few seconds, so that they move while you watch them in GraphiQL. Ctrl-C stops everything.
 
@@ -87,12 +93,42 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
     io.stderr.write(`${error.message}\n`);
     return 2;
   }
+  const say = (text: string) => io.stdout.write(text);
+  let database: ResolvedDatabase;
+  try {
+    database = await resolveDatabase(config, {
+      env: io.env,
+      log: (line) => io.stderr.write(`${line}\n`),
+    });
+  } catch (error) {
+    if (!(error instanceof DatabaseChoiceError)) throw error;
+    io.stderr.write(`${error.message}\n`);
+    return 1;
+  }
+  try {
+    if (database.notice) say(`${database.notice}\n`);
+    return await demo({ ...config, db: database.db }, args, io);
+  } finally {
+    const said = await database.release();
+    if (said) say(`${clock()} ${said}\n`);
+  }
+}
+
+async function demo(config: Config, args: DemoArguments, io: DemoIo): Promise<number> {
   // Writes need a token; without API_TOKENS the demo makes one up for this run.
   const token = config.apiTokens[0] ?? `demo-${randomBytes(12).toString('hex')}`;
   config = { ...config, apiTokens: config.apiTokens.length > 0 ? config.apiTokens : [token] };
   const say = (text: string) => io.stdout.write(text);
 
-  const migration = await migrate(config.db);
+  let migration: MigrateResult;
+  try {
+    migration = await migrate(config.db);
+  } catch (error) {
+    io.stderr.write(
+      `cannot prepare database ${config.db.database} on ${config.db.host}:${config.db.port}: ${(error as Error).message}\n`,
+    );
+    return 1;
+  }
   if (migration.warning) io.stderr.write(`${migration.warning}\n`);
   const pool = createApiPool(config);
   const app = buildApp({ pool, config, logger: createLogger('warn') });
