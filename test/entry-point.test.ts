@@ -236,6 +236,12 @@ describe('node dist/cli/serve.js, as the image runs it', () => {
           ],
         },
       });
+      // Ready: the EVENT's state reaches this user through sql/110-event-status.sql.
+      const ready = await fetch(`${base}/readyz`);
+      expect([ready.status, await ready.json()]).toMatchObject([
+        200,
+        { ready: true, eventScheduler: 'ON', refreshEvent: 'ENABLED' },
+      ]);
       api.child.kill('SIGTERM');
       expect(await api.exited).toBe(0);
     });

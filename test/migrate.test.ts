@@ -135,6 +135,7 @@ describe('migrate', () => {
       'eaqi_level',
       'purge_old_data',
       'refresh_air_quality',
+      'refresh_event_status',
       'retention_setting',
     ]);
     expect((first.rows as Record<string, string[]>).belaqi_band).toHaveLength(36);
