@@ -79,10 +79,6 @@ try {
   await leaveDatabase();
   process.exit(1);
 }
-logger.info(
-  `belair serves GraphQL${config.graphiql ? ' and GraphiQL' : ''} at ${url.replace('[::]', 'localhost')}${config.production ? ' (production mode)' : ''}`,
-);
-
 let stopping = false;
 async function shutdown(signal: string) {
   if (stopping) return;
@@ -100,3 +96,7 @@ async function shutdown(signal: string) {
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));
 process.on('SIGINT', () => void shutdown('SIGINT'));
+// Said once the handlers are in place: whoever waits for this line may send SIGTERM at once.
+logger.info(
+  `belair serves GraphQL${config.graphiql ? ' and GraphiQL' : ''} at ${url.replace('[::]', 'localhost')}${config.production ? ' (production mode)' : ''}`,
+);
