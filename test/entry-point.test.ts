@@ -86,6 +86,7 @@ describe('npm run build', () => {
   it('compiles every entry point to dist/, importing nothing but node and the runtime dependencies', async () => {
     const cli = (await readdir(join(build.root, 'dist', 'cli'))).filter((f) => f.endsWith('.js'));
     expect(cli.sort()).toEqual([
+      'database.js',
       'demo.js',
       'format.js',
       'generate-test-data.js',

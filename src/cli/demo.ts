@@ -4,14 +4,10 @@ import { createGraphqlClient } from '../client/graphql-client.js';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { type MigrateResult, migrate } from '../db/migrate.js';
 import { createApiPool } from '../db/pool.js';
-import {
-  DatabaseChoiceError,
-  type ResolvedDatabase,
-  resolveDatabase,
-} from '../db/resolve-database.js';
 import { buildApp } from '../server/app.js';
 import { createMeasurementGenerator, SERIES } from '../sources/generator/generate.js';
 import { runBackfill, runGenerator } from '../sources/generator/run-generator.js';
+import { withScriptDatabase } from './database.js';
 import { clock, formatCount } from './format.js';
 import {
   argumentsOrExit,
@@ -93,25 +89,12 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
     io.stderr.write(`${error.message}\n`);
     return 2;
   }
-  const say = (text: string) => io.stdout.write(text);
-  let database: ResolvedDatabase;
-  try {
-    database = await resolveDatabase(config, {
-      env: io.env,
-      log: (line) => io.stderr.write(`${line}\n`),
-    });
-  } catch (error) {
-    if (!(error instanceof DatabaseChoiceError)) throw error;
-    io.stderr.write(`${error.message}\n`);
-    return 1;
-  }
-  try {
-    if (database.notice) say(`${database.notice}\n`);
-    return await demo({ ...config, db: database.db }, args, io);
-  } finally {
-    const said = await database.release();
-    if (said) say(`${clock()} ${said}\n`);
-  }
+  return withScriptDatabase(
+    config,
+    io,
+    (db) => demo({ ...config, db }, args, io),
+    () => `${clock()} `,
+  );
 }
 
 async function demo(config: Config, args: DemoArguments, io: DemoIo): Promise<number> {

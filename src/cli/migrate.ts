@@ -1,6 +1,6 @@
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
 import { type MigrateResult, migrate, migrationStatus } from '../db/migrate.js';
-import { DatabaseChoiceError, resolveDatabase } from '../db/resolve-database.js';
+import { type ScriptIo, withScriptDatabase } from './database.js';
 import { argumentsOrExit, isEntryPoint, parseCommandLine } from './options.js';
 
 const USAGE = `Usage: npm run db:migrate -- [options]
@@ -42,11 +42,7 @@ export function parseMigrateArguments(argv: string[]): MigrateArguments | 'help'
   };
 }
 
-export interface MigrateIo {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
-  readonly env: Record<string, string | undefined>;
-}
+export type MigrateIo = ScriptIo;
 
 async function printStatus(config: Config, io: MigrateIo): Promise<number> {
   const status = await migrationStatus(config.db);
@@ -88,37 +84,23 @@ export async function main(argv: string[], io: MigrateIo): Promise<number> {
     io.stderr.write(`${error.message}\n`);
     return 2;
   }
-  let database: Awaited<ReturnType<typeof resolveDatabase>>;
-  try {
-    database = await resolveDatabase(config, {
-      env: io.env,
-      log: (line) => io.stderr.write(`${line}\n`),
-    });
-  } catch (error) {
-    if (!(error instanceof DatabaseChoiceError)) throw error;
-    io.stderr.write(`${error.message}\n`);
-    return 1;
-  }
-  if (database.notice) io.stdout.write(`${database.notice}\n`);
-  const target = { ...config, db: database.db };
-  try {
-    if (args.status) return await printStatus(target, io);
-    const result = await migrate(target.db, {
-      reapply: args.reapply,
-      log: (message) => io.stdout.write(`${message}\n`),
-    });
-    io.stdout.write(`${summary(target, result)}\n`);
-    if (result.warning) return 2;
-    return 0;
-  } catch (error) {
-    io.stderr.write(
-      `cannot migrate ${target.db.database} on ${target.db.host}:${target.db.port}: ${(error as Error).message}\n`,
-    );
-    return 1;
-  } finally {
-    const said = await database.release();
-    if (said) io.stdout.write(`${said}\n`);
-  }
+  return withScriptDatabase(config, io, async (db) => {
+    const target = { ...config, db };
+    try {
+      if (args.status) return await printStatus(target, io);
+      const result = await migrate(db, {
+        reapply: args.reapply,
+        log: (message) => io.stdout.write(`${message}\n`),
+      });
+      io.stdout.write(`${summary(target, result)}\n`);
+      return result.warning ? 2 : 0;
+    } catch (error) {
+      io.stderr.write(
+        `cannot migrate ${db.database} on ${db.host}:${db.port}: ${(error as Error).message}\n`,
+      );
+      return 1;
+    }
+  });
 }
 
 if (isEntryPoint(import.meta.url)) {
