@@ -5,7 +5,7 @@ import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findMariadb } from '../src/db/embedded/binaries.js';
-import { isAlive } from '../src/db/embedded/file-lock.js';
+import { isAlive } from '../src/db/embedded/processes.js';
 import type { EmbeddedState } from '../src/db/embedded/supervisor.js';
 import { CITIES } from '../src/sources/generator/belgium.js';
 import { waitFor } from './helpers/database.js';
@@ -293,6 +293,47 @@ describe('a fresh machine: nothing at 127.0.0.1:3306, mariadbd installed, nothin
     next.child.kill('SIGTERM');
     expect(await next.exited).toEqual({ code: 0, signal: null });
     await stoppedCompletely(again);
+  }, 120_000);
+
+  it('a killed supervisor leaves a mariadbd that the next start stops; recorded pids of other processes are left alone', async () => {
+    const api = serve();
+    await listening(api);
+    const state = await readState();
+    process.kill(state.supervisorPid, 'SIGKILL');
+    await waitFor(
+      async () => (isAlive(state.supervisorPid) ? undefined : true),
+      10_000,
+      'the kill',
+    );
+    expect(isAlive(state.mariadbdPid)).toBe(true);
+    api.child.kill('SIGTERM');
+    expect(await api.exited).toEqual({ code: 0, signal: null });
+    const next = serve();
+    await next.until(notice('started'), 'the start after the killed supervisor');
+    // Gone once its new parent has reaped it.
+    await waitFor(
+      async () => (isAlive(state.mariadbdPid) ? undefined : true),
+      30_000,
+      'the mariadbd of the killed supervisor to end',
+    );
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toEqual({ code: 0, signal: null });
+    await stoppedCompletely(await readState().catch(() => state));
+
+    // As after a reboot: the recorded pids now belong to other programs, which must live on.
+    const stranger = track(spawn('sleep', ['60']));
+    await writeFile(
+      dataFile('mariadb.json'),
+      JSON.stringify({ ...state, supervisorPid: process.pid, mariadbdPid: stranger.child.pid }),
+    );
+    const after = serve();
+    await after.until(notice('started'), 'the start after a reboot');
+    expect(isAlive(stranger.child.pid as number)).toBe(true);
+    const fresh = await readState();
+    after.child.kill('SIGTERM');
+    expect(await after.exited).toEqual({ code: 0, signal: null });
+    await stoppedCompletely(fresh);
+    stranger.child.kill('SIGKILL');
   }, 120_000);
 
   it('npm test runs on the embedded MariaDB too', async () => {

@@ -1,14 +1,15 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { dirname, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findMariadb } from './binaries.js';
 import { EmbeddedServerError, tail } from './errors.js';
-import { isAlive, withFileLock } from './file-lock.js';
+import { withFileLock } from './file-lock.js';
 import { initialiseDataDir, serverUser } from './initialise.js';
 import { type EmbeddedPaths, embeddedPaths } from './paths.js';
+import { isRunning } from './processes.js';
 import type { EmbeddedState, SupervisorSpec, Welcome } from './supervisor.js';
 
 /** This process's use of the checkout's embedded MariaDB. */
@@ -103,14 +104,17 @@ async function until(condition: () => boolean, timeoutMs: number): Promise<boole
 async function clearLeftovers(paths: EmbeddedPaths): Promise<void> {
   const state = await readState(paths);
   if (state) {
-    if (!(await until(() => !isAlive(state.supervisorPid), STOP_TIMEOUT_MS))) {
+    // Known by what their command lines hold: after a reboot the pids may be anybody's.
+    const supervisor = () => isRunning(state.supervisorPid, paths.state);
+    const server = () => isRunning(state.mariadbdPid, paths.dataDir);
+    if (!(await until(() => !supervisor(), STOP_TIMEOUT_MS))) {
       throw new EmbeddedServerError(
         `the embedded MariaDB's supervisor (pid ${state.supervisorPid}) neither answers nor stops: end it (kill ${state.supervisorPid}) and run the command again`,
       );
     }
-    if (isAlive(state.mariadbdPid)) {
+    if (server()) {
       process.kill(state.mariadbdPid, 'SIGTERM');
-      if (!(await until(() => !isAlive(state.mariadbdPid), STOP_TIMEOUT_MS))) {
+      if (!(await until(() => !server(), STOP_TIMEOUT_MS))) {
         throw new EmbeddedServerError(
           `an embedded mariadbd left by a killed supervisor (pid ${state.mariadbdPid}) does not stop: end it (kill -9 ${state.mariadbdPid}) and run the command again`,
         );
@@ -144,11 +148,13 @@ async function startSupervisor(
     state: paths.state,
     ...(user ? { user: user.name } : {}),
   };
-  const logFd = openSync(paths.log, 'a');
-  const logStart = await readFile(paths.log, 'utf8').then(
-    (text) => text.length,
+  // What earlier runs printed is kept for a look after a crash, up to 1 MiB.
+  const logSize = await stat(paths.log).then(
+    (info) => info.size,
     () => 0,
   );
+  const logStart = logSize > 1024 * 1024 ? 0 : logSize;
+  const logFd = openSync(paths.log, logStart === 0 ? 'w' : 'a');
   let child: ReturnType<typeof spawn>;
   try {
     child = spawn(process.execPath, [...supervisorCommand(), JSON.stringify(spec)], {
@@ -170,8 +176,8 @@ async function startSupervisor(
     if (joined) return { ...joined, initialised };
     if (exited || Date.now() > deadline) {
       if (!exited) child.kill('SIGTERM');
-      const log = await readFile(paths.log, 'utf8').then(
-        (text) => text.slice(logStart),
+      const log = await readFile(paths.log).then(
+        (bytes) => bytes.subarray(logStart).toString(),
         () => '',
       );
       throw new EmbeddedServerError(

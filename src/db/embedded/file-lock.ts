@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { isAlive } from './processes.js';
 
 /**
  * A lock between the processes of one machine, as a file that holds its owner's pid. A crashed
@@ -26,16 +27,6 @@ interface Owner {
 /** Any lock older than this is stale, whoever holds it: covers a dead owner's pid reused. */
 const MAX_AGE_MS = 10 * 60_000;
 const RETRY_MS = 100;
-
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    // EPERM: it exists, as another user's process.
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 async function readOwner(path: string): Promise<(Owner & { ageMs: number }) | undefined> {
   let ageMs: number;
