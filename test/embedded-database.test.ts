@@ -52,8 +52,10 @@ function track(child: ChildProcess): Running {
   };
   child.stdout?.on('data', keep);
   child.stderr?.on('data', keep);
+  // 'close': the process has exited and so has every other that held its output, as the demo
+  // does after npm (which ends at Ctrl-C without waiting for its script).
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
+    child.on('close', (code, signal) => resolve({ code, signal })),
   );
   return {
     child,
@@ -220,7 +222,7 @@ describe('a fresh machine: nothing at 127.0.0.1:3306, mariadbd installed, nothin
 
     // Ctrl-C, as a terminal sends it: to the whole process group.
     process.kill(-(demo.child.pid as number), 'SIGINT');
-    // npm itself ends by the signal it got, once the demo has exited.
+    // npm itself ends by the signal it got.
     expect([
       { code: 0, signal: null },
       { code: null, signal: 'SIGINT' },
@@ -310,6 +312,7 @@ describe('a fresh machine: nothing at 127.0.0.1:3306, mariadbd installed, nothin
     expect(await api.exited).toEqual({ code: 0, signal: null });
     const next = serve();
     await next.until(notice('started'), 'the start after the killed supervisor');
+    await listening(next);
     // Gone once its new parent has reaped it.
     await waitFor(
       async () => (isAlive(state.mariadbdPid) ? undefined : true),
@@ -328,6 +331,7 @@ describe('a fresh machine: nothing at 127.0.0.1:3306, mariadbd installed, nothin
     );
     const after = serve();
     await after.until(notice('started'), 'the start after a reboot');
+    await listening(after);
     expect(isAlive(stranger.child.pid as number)).toBe(true);
     const fresh = await readState();
     after.child.kill('SIGTERM');
