@@ -94,7 +94,9 @@ describe('the record of applied sql/ files', () => {
     const lines: string[] = [];
     const result = await migrate(t.db, { ...quiet, sqlDir: sql, log: (l) => lines.push(l) });
     expect([result.applied, result.statements]).toEqual([['900-extra.sql'], 2]);
-    expect(lines).toEqual(['applied 900-extra.sql']);
+    expect(lines.filter((line) => !line.startsWith('The MariaDB event scheduler'))).toEqual([
+      'applied 900-extra.sql',
+    ]);
     const [rows] = await t.pool.query<RowDataPacket[]>('SELECT id FROM extra ORDER BY id');
     expect(rows.map((r) => r.id)).toEqual([1, 2]);
     expect((await records(t.db.database)).map((r) => r.file)).toEqual([
@@ -105,7 +107,7 @@ describe('the record of applied sql/ files', () => {
     const back: string[] = [];
     const again = await migrate(t.db, { ...quiet, log: (l) => back.push(l) });
     expect(again.applied).toEqual([]);
-    expect(back).toEqual([
+    expect(back.filter((line) => !line.startsWith('The MariaDB event scheduler'))).toEqual([
       `900-extra.sql was applied to ${t.db.database} on ${t.db.host}:${t.db.port} but is not in sql/`,
     ]);
     await t.pool.query("DELETE FROM schema_migration WHERE file = '900-extra.sql'");
