@@ -2,8 +2,9 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 /**
  * Two tiers. unit: what needs no server, in seconds (npm run test:unit). integration: the real
- * MariaDB at 127.0.0.1:3306 (DB_* variables to point elsewhere), each test file in a database of
- * its own, so that files run in parallel. npm test runs both. See docs/testing.md.
+ * MariaDB at 127.0.0.1:3306 (DB_* variables to point elsewhere; with neither, the checkout's
+ * embedded MariaDB, see test/global-setup.ts), each test file in a database of its own, so that
+ * files run in parallel. npm test runs both. See docs/testing.md.
  */
 const UNIT = ['test/unit/**/*.test.ts'];
 
@@ -15,6 +16,7 @@ export default defineConfig({
     alias: [{ find: /^graphql$/, replacement: 'graphql/index.js' }],
   },
   test: {
+    globalSetup: ['./test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 60_000,
     hookTimeout: 120_000,

@@ -76,7 +76,7 @@ describe('the EVENTs of a freshly migrated database', () => {
     await pool.query(
       "ALTER EVENT purge_old_data ON SCHEDULE EVERY 2 HOUR STARTS '2030-01-01 00:00:00' ENABLE",
     );
-    await migrate(fresh, { ensureEventScheduler: false });
+    await migrate(fresh, { ensureEventScheduler: false, reapply: 'all' });
     const after = await events(pool, fresh.database);
     await pool.query('ALTER EVENT purge_old_data DISABLE');
     expect(after.refresh_air_quality).toMatchObject({

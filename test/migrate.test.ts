@@ -6,7 +6,8 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
 import type { DatabaseConfig } from '../src/config/config.js';
 import { lockNameFor, MigrationError, migrate, SQL_DIR } from '../src/db/migrate.js';
-import { splitSqlScript } from '../src/db/sql-script.js';
+import { MIGRATION_TABLE } from '../src/db/migration-records.js';
+import { SqlScriptError, splitSqlScript } from '../src/db/sql-script.js';
 import { useScratchDatabases, useTestDatabase, withEventScheduler } from './helpers/database.js';
 import { runMariadbClient } from './helpers/mariadb-client.js';
 import { schemaFingerprint } from './helpers/schema-fingerprint.js';
@@ -33,8 +34,18 @@ async function disableEvents(database: string) {
     await t.pool.query(`ALTER EVENT \`${database}\`.\`${name}\` DISABLE`);
 }
 
-const fingerprint = (database: string, sessionAndTime = true) =>
-  schemaFingerprint(t.pool, database, { sessionAndTime });
+/** The database as sql/ made it: without the record of when each file was applied. */
+async function fingerprint(
+  database: string,
+  sessionAndTime = true,
+): Promise<Record<string, unknown>> {
+  const { definitions, rows, ...rest } = await schemaFingerprint(t.pool, database, {
+    sessionAndTime,
+  });
+  const { [MIGRATION_TABLE]: _definition, ...tables } = definitions as Record<string, unknown>;
+  const { [MIGRATION_TABLE]: _rows, ...content } = rows as Record<string, unknown>;
+  return { definitions: tables, rows: content, ...rest };
+}
 
 describe('migrate', () => {
   const fresh = scratch('fresh');
@@ -55,6 +66,7 @@ describe('migrate', () => {
     expect(schema).toEqual({ charset: 'utf8mb4', collation: 'utf8mb4_bin' });
     const files = (await readdir(SQL_DIR)).filter((f) => f.endsWith('.sql')).sort();
     expect(result.files).toEqual(files);
+    expect(result.applied).toEqual(files);
     let statements = 0;
     for (const file of files) {
       statements += splitSqlScript(await readFile(join(SQL_DIR, file), 'utf8')).length;
@@ -77,16 +89,24 @@ describe('migrate', () => {
       'location',
       'measurement',
       'pollutant',
+      'schema_migration',
       'setting',
       'station_city',
     ]);
   });
 
-  it('applying sql/ a second time changes nothing', async () => {
-    await migrate(t.db, { ensureEventScheduler: false });
+  it('a second migration applies nothing, and applying every file again changes nothing', async () => {
     const first = await fingerprint(t.db.database);
-    await migrate(t.db, { ensureEventScheduler: false });
+    const again = await migrate(t.db, { ensureEventScheduler: false });
+    expect([again.applied, again.statements]).toEqual([[], 0]);
     expect(await fingerprint(t.db.database)).toEqual(first);
+    // What a database migrated before the record existed gets: every file, once more. (A first
+    // run creates the EVENTs, a second one alters them: their session collation differs.)
+    await migrate(t.db, { ensureEventScheduler: false, reapply: 'all' });
+    const reapplied = await fingerprint(t.db.database);
+    const all = await migrate(t.db, { ensureEventScheduler: false, reapply: 'all' });
+    expect(all.applied).toEqual(all.files);
+    expect(await fingerprint(t.db.database)).toEqual(reapplied);
     // The fingerprint sees what a migration decides: events, routines, reference rows.
     expect(first).toMatchObject({
       events: [
@@ -100,16 +120,17 @@ describe('migrate', () => {
       'eaqi_level',
       'purge_old_data',
       'refresh_air_quality',
+      'refresh_event_status',
       'retention_setting',
     ]);
     expect((first.rows as Record<string, string[]>).belaqi_band).toHaveLength(36);
   });
 
-  it("keeps an operator's settings and restores the reference data", async () => {
+  it("applied again, the reference data keeps an operator's settings and restores the bands", async () => {
     await t.pool.query("UPDATE setting SET value = '7' WHERE name = 'retention.measurement_days'");
     await t.pool.query("UPDATE belaqi_band SET upper_bound = 999 WHERE pollutant = 'pm10'");
     await t.pool.query("DELETE FROM eaqi_band WHERE pollutant = 'so2'");
-    await migrate(t.db, { ensureEventScheduler: false });
+    await migrate(t.db, { ensureEventScheduler: false, reapply: ['020-reference-data.sql'] });
     const [settings] = await t.pool.query<RowDataPacket[]>(
       'SELECT name, value FROM setting ORDER BY name',
     );
@@ -128,7 +149,7 @@ describe('migrate', () => {
     expect(so2.map((r) => r.bound)).toEqual([100, 200, 350, 500, 750, 1250]);
   });
 
-  it('the mariadb client, file by file as docker-compose runs them, builds the same database from sql/', async () => {
+  it('the mariadb client, file by file as an operator may run them, builds the same database from sql/', async () => {
     const client = scratch('client');
     await createEmpty(client);
     const files = (await readdir(SQL_DIR)).filter((f) => f.endsWith('.sql')).sort();

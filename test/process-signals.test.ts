@@ -10,13 +10,14 @@ import {
 } from './helpers/database.js';
 import { sseSubscribe, wsClient, wsSubscribe } from './helpers/live-clients.js';
 import { INGEST, measurement as measurementOf, minutesAgo } from './helpers/measurements.js';
+import { type ProductionBuild, productionBuild } from './helpers/production-build.js';
 
 const TOKEN = 'signals-token';
 const STATION = 'BETR-SIGNAL';
 const BATCH_SIZE = 10_000;
 const MINUTE = 60_000;
 
-/** The real API (npm start) on the test database, with everything it wrote to its output. */
+/** The real API (npm run start:prod) on the test database, with everything it wrote to its output. */
 interface ApiProcess {
   readonly child: ChildProcess;
   readonly base: string;
@@ -25,6 +26,7 @@ interface ApiProcess {
 }
 
 const t = useTestDatabase(import.meta.filename);
+let build: ProductionBuild;
 let blocker: Connection;
 const started: ChildProcess[] = [];
 /** One instant for the whole file, so that every batch names the same measurements. */
@@ -33,8 +35,9 @@ const now = Date.now();
 async function startApi(): Promise<ApiProcess> {
   // The entry point turns the global event scheduler on where it is off: hold it ON meanwhile.
   return withEventScheduler('ON', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
-      cwd: new URL('..', import.meta.url),
+    // The production entry point, as the image runs it: node itself gets the signals.
+    const child = spawn(process.execPath, [build.entry('serve')], {
+      cwd: build.root,
       env: { ...process.env, DB_DATABASE: t.db.database, PORT: '0', API_TOKENS: TOKEN },
     });
     started.push(child);
@@ -171,8 +174,9 @@ function untilNoTransaction(): Promise<true> {
 }
 
 beforeAll(async () => {
+  build = await productionBuild();
   blocker = await connect(t.db);
-});
+}, 180_000);
 
 afterAll(async () => {
   for (const child of started)

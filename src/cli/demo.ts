@@ -2,12 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { createLogger } from 'graphql-yoga';
 import { createGraphqlClient } from '../client/graphql-client.js';
 import { type Config, ConfigError, loadConfig } from '../config/config.js';
-import { migrate } from '../db/migrate.js';
+import { type MigrateResult, migrate } from '../db/migrate.js';
 import { createApiPool } from '../db/pool.js';
 import { buildApp } from '../server/app.js';
 import { buildDashboard } from '../server/dashboard-build.js';
 import { createMeasurementGenerator, SERIES } from '../sources/generator/generate.js';
 import { runBackfill, runGenerator } from '../sources/generator/run-generator.js';
+import { withScriptDatabase } from './database.js';
 import { feed, parseFeedArguments } from './feed.js';
 import { clock, formatCount } from './format.js';
 import {
@@ -24,7 +25,8 @@ import {
 const USAGE = `Usage: npm run demo -- [options]
 
 One command for a first look: applies sql/ to the database of the DB_* variables (openaq on
-127.0.0.1:3306 as root by default), starts the API on PORT (default 4000), fills the last hours
+127.0.0.1:3306 as root by default; with nothing configured and nothing answering there, a
+MariaDB of its own under .data/), starts the API on PORT (default 4000), fills the last hours
 with generated measurements, then keeps generating at a visible rate and refreshes the windows
 every few seconds, so that they move while you watch them in GraphiQL. Ctrl-C stops everything.
 
@@ -105,10 +107,28 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
     io.stderr.write(`${error.message}\n`);
     return 2;
   }
+  return withScriptDatabase(
+    config,
+    io,
+    (db) => demo({ ...config, db }, args, io),
+    () => `${clock()} `,
+  );
+}
+
+async function demo(config: Config, args: DemoArguments, io: DemoIo): Promise<number> {
+  // main() made sure there is one (a made-up one without API_TOKENS).
   const token = config.apiTokens[0] as string;
   const say = (text: string) => io.stdout.write(text);
 
-  const migration = await migrate(config.db);
+  let migration: MigrateResult;
+  try {
+    migration = await migrate(config.db);
+  } catch (error) {
+    io.stderr.write(
+      `cannot prepare database ${config.db.database} on ${config.db.host}:${config.db.port}: ${(error as Error).message}\n`,
+    );
+    return 1;
+  }
   if (migration.warning) io.stderr.write(`${migration.warning}\n`);
   let dashboardProblem: string | null = null;
   try {

@@ -101,13 +101,22 @@ export interface ScriptIo {
  * SIGINT aborts the signal the script watches (it stops cleanly and prints its summary), a second
  * one quits at once.
  */
+const DUPLICATE_SIGINT_MS = 500;
+
 export async function runUntilInterrupted(
   stopping: string,
   main: (argv: string[], io: ScriptIo) => Promise<number>,
 ): Promise<void> {
   const controller = new AbortController();
+  let firstAt = 0;
   process.on('SIGINT', () => {
-    if (controller.signal.aborted) process.exit(130);
+    // tsx (npm run ...) passes on the Ctrl-C that the terminal already sent to the whole
+    // process group: a second SIGINT within moments is that copy, not a second Ctrl-C.
+    if (controller.signal.aborted) {
+      if (Date.now() - firstAt > DUPLICATE_SIGINT_MS) process.exit(130);
+      return;
+    }
+    firstAt = Date.now();
     process.stderr.write(`\n${stopping} (Ctrl-C again to quit at once)\n`);
     controller.abort();
   });

@@ -13,8 +13,17 @@ export interface DatabaseConfig {
   readonly database: string;
 }
 
+/** DB_EMBEDDED: unset, automatic; 1, always; 0, never (see src/db/resolve-database.ts). */
+export type EmbeddedMode = 'auto' | 'always' | 'never';
+
 export interface Config {
   readonly db: DatabaseConfig;
+  /** Whether the environment says where the server is (DATABASE_URL, DB_HOSTNAME, DB_PORT, ...). */
+  readonly dbConfigured: boolean;
+  /** Whether a private MariaDB under .data/ may stand in for an unconfigured one (DB_EMBEDDED). */
+  readonly dbEmbedded: EmbeddedMode;
+  /** The API applies new sql/ files at start (MIGRATE_ON_START; default: not in production). */
+  readonly migrateOnStart: boolean;
   /** Connections in the API's mysql2 pool. */
   readonly dbPoolSize: number;
   /** How long a statement waits for a pooled connection before DATABASE_UNAVAILABLE (ms). */
@@ -64,6 +73,18 @@ const DATABASE_NAME = /^[A-Za-z0-9_$]{1,64}$/;
  * bits, beyond any guessing over the network; a word such as dev-token is one dictionary away.
  */
 export const MIN_PRODUCTION_TOKEN_LENGTH = 32;
+
+/**
+ * The variables that say where the server is. DB_DATABASE is not one of them: it names the
+ * database on whichever server is used, the embedded one included.
+ */
+export const SERVER_VARIABLES = [
+  'DATABASE_URL',
+  'DB_HOSTNAME',
+  'DB_PORT',
+  'DB_USERNAME',
+  'DB_PASSWORD',
+] as const;
 
 const wholeNumber = (min: number, max: number) =>
   z
@@ -142,6 +163,8 @@ const environment = z.object({
   MAX_DIRECTIVES: wholeNumber(1, 100_000).default(50),
   WRITE_RATE_LIMIT: wholeNumber(0, 100_000_000).default(10_000),
   WRITE_RATE_BURST: wholeNumber(1, 1_000_000_000).default(100_000),
+  DB_EMBEDDED: flag.optional(),
+  MIGRATE_ON_START: flag.optional(),
 });
 
 export class ConfigError extends Error {
@@ -222,6 +245,9 @@ export function loadConfig(
   };
   return Object.freeze({
     db: Object.freeze(db),
+    dbConfigured: SERVER_VARIABLES.some((name) => present[name] !== undefined),
+    dbEmbedded: e.DB_EMBEDDED === undefined ? 'auto' : e.DB_EMBEDDED ? 'always' : 'never',
+    migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== 'production',
     dbPoolSize: e.DB_POOL_SIZE,
     dbAcquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
     dbLockWaitTimeoutSeconds: e.DB_LOCK_WAIT_TIMEOUT_SECONDS,
@@ -276,6 +302,12 @@ function crossProblems(
       .join(', ');
     problems.push(
       `API_TOKENS: ${which} characters, and NODE_ENV=production needs at least ${MIN_PRODUCTION_TOKEN_LENGTH} so that a token cannot be guessed: make each one with e.g. openssl rand -hex 32 (64 characters)`,
+    );
+  }
+  const named = SERVER_VARIABLES.filter((name) => present[name] !== undefined);
+  if (e?.DB_EMBEDDED === true && named.length > 0) {
+    problems.push(
+      `DB_EMBEDDED: is 1, which starts a private MariaDB, but ${named.join(', ')} name${named.length === 1 ? 's' : ''} a server: unset one or the other`,
     );
   }
   if (e === undefined) return problems;

@@ -13,13 +13,15 @@ export interface ReadinessFacts {
   readonly now: Date;
 }
 
-/** What readiness depends on, in one query. */
+/**
+ * What readiness depends on, in one query. The EVENT's status comes through a definer's function
+ * (sql/110-event-status.sql): an API user without the EVENT privilege sees no EVENT itself.
+ */
 export async function readReadinessFacts(db: Queryable): Promise<ReadinessFacts> {
   const [[row]] = await db.query<RowDataPacket[]>(
     `/* readReadinessFacts */
      SELECT @@GLOBAL.event_scheduler AS eventScheduler,
-            (SELECT STATUS FROM information_schema.EVENTS
-              WHERE EVENT_SCHEMA = DATABASE() AND EVENT_NAME = 'refresh_air_quality') AS refreshEvent,
+            refresh_event_status() AS refreshEvent,
             r.id AS runId, r.evaluated_at AS evaluatedAt, UTC_TIMESTAMP(3) AS now
      FROM (SELECT 1) one
      LEFT JOIN air_quality_run r ON r.id = ${CURRENT_RUN_ID}`,

@@ -101,7 +101,9 @@ export function buildApp(deps: AppDeps): App {
   const dashboard = createDashboardFiles({
     dir: dashboardDir,
     logger: deps.logger,
-    ...(deps.dashboard?.build === false
+    // Production mode serves what `npm run build` made: the image holds neither the page's
+    // sources nor the tools that bundle it.
+    ...(deps.dashboard?.build === false || deps.config.production
       ? {}
       : { ensureBuilt: () => buildDashboard({ outDir: dashboardDir }) }),
   });

@@ -346,3 +346,39 @@ describe('tokens in production mode, and the second hardening pass’s limits', 
     ]);
   });
 });
+
+describe('the embedded database and migrations at start', () => {
+  it('counts a database as configured when a variable says where the server is, not for its name alone', () => {
+    expect(loadConfig({}).dbConfigured).toBe(false);
+    expect(loadConfig({ DB_DATABASE: 'aq', DB_POOL_SIZE: '4' }).dbConfigured).toBe(false);
+    for (const name of ['DB_HOSTNAME', 'DB_PORT', 'DB_USERNAME', 'DB_PASSWORD']) {
+      expect(loadConfig({ [name]: '3306' }).dbConfigured, name).toBe(true);
+    }
+    expect(loadConfig({ DATABASE_URL: 'mysql://db/aq' }).dbConfigured).toBe(true);
+    // Empty counts as unset, as everywhere.
+    expect(loadConfig({ DB_HOSTNAME: '' }).dbConfigured).toBe(false);
+  });
+
+  it('reads DB_EMBEDDED as automatic, always or never, and refuses 1 beside a named server', () => {
+    expect(loadConfig({}).dbEmbedded).toBe('auto');
+    expect(loadConfig({ DB_EMBEDDED: '1' }).dbEmbedded).toBe('always');
+    expect(loadConfig({ DB_EMBEDDED: '1', DB_DATABASE: 'aq' }).dbEmbedded).toBe('always');
+    expect(loadConfig({ DB_EMBEDDED: '0' }).dbEmbedded).toBe('never');
+    expect(loadConfig({ DB_EMBEDDED: '0', DB_HOSTNAME: 'db' }).dbEmbedded).toBe('never');
+    expect(() => loadConfig({ DB_EMBEDDED: '1', DB_HOSTNAME: 'db', DB_PORT: '3307' })).toThrow(
+      new ConfigError([
+        'DB_EMBEDDED: is 1, which starts a private MariaDB, but DB_HOSTNAME, DB_PORT name a server: unset one or the other',
+      ]),
+    );
+    expect(() => loadConfig({ DB_EMBEDDED: 'maybe' })).toThrow(
+      new ConfigError(['DB_EMBEDDED: must be true or false']),
+    );
+  });
+
+  it('migrates at start by default, but not in production mode unless MIGRATE_ON_START says so', () => {
+    expect(loadConfig({}).migrateOnStart).toBe(true);
+    expect(loadConfig({ MIGRATE_ON_START: 'false' }).migrateOnStart).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production' }).migrateOnStart).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', MIGRATE_ON_START: '1' }).migrateOnStart).toBe(true);
+  });
+});
