@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { DatabaseConfig } from '../src/config/config.js';
 import { lockNameFor, MigrationError, migrate, SQL_DIR } from '../src/db/migrate.js';
 import { MIGRATION_TABLE } from '../src/db/migration-records.js';
-import { SqlScriptError, splitSqlScript } from '../src/db/sql-script.js';
+import { splitSqlScript } from '../src/db/sql-script.js';
 import { useScratchDatabases, useTestDatabase, withEventScheduler } from './helpers/database.js';
 import { runMariadbClient } from './helpers/mariadb-client.js';
 import { schemaFingerprint } from './helpers/schema-fingerprint.js';
