@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { YogaLogger } from 'graphql-yoga';
 import type { Pool } from 'mysql2/promise';
 import type { Config } from '../config/config.js';
+import type { Queryable } from '../db/queryable.js';
+import type { ReadRouter } from '../db/read-routing.js';
 import type { ItemLevelInputErrors } from '../ingest/ingest-measurements.js';
 import type { Poller } from '../poller/poller.js';
 import { createLoaders, type Loaders } from './loaders.js';
@@ -17,7 +19,13 @@ export type WriteAccess = 'token' | 'missing' | 'invalid' | 'disabled';
 
 /** What buildApp needs; everything the server touches comes in through here. */
 export interface AppDeps {
+  /** The primary: writes, refreshes, and reads when no replica serves them. */
   readonly pool: Pool;
+  /**
+   * Where reads go (db/read-routing.ts: a replica while it keeps up); every read on the pool when
+   * absent.
+   */
+  readonly reads?: ReadRouter;
   readonly config: Config;
   readonly logger: YogaLogger;
   /** The clock of the write rate limit, in ms (default Date.now): tests move it by hand. */
@@ -37,7 +45,10 @@ export interface AppDeps {
 
 /** The GraphQL context of one operation (one HTTP request, or one WebSocket operation). */
 export interface Context {
+  /** The primary: every write goes here. */
   readonly pool: Pool;
+  /** What queries read with: the replica while it serves reads, else the primary. */
+  readonly reads: Queryable;
   readonly config: Config;
   readonly logger: YogaLogger;
   readonly refreshWaitSeconds: number;
@@ -91,6 +102,7 @@ export function createContextFactory(
 ): (initial: InitialContext) => Context {
   const known = deps.config.apiTokens.map(digest);
   const refreshWaitSeconds = deps.refreshWaitSeconds ?? 5;
+  const reads: Queryable = deps.reads?.reads ?? deps.pool;
   return (initial) => {
     const header = authorizationOf(initial);
     let writeAccess: WriteAccess;
@@ -104,21 +116,22 @@ export function createContextFactory(
     }
     return {
       pool: deps.pool,
+      reads,
       config: deps.config,
       logger: deps.logger,
       refreshWaitSeconds,
       writeAccess,
       writer,
       poller: deps.poller,
-      loaders: createLoaders(deps.pool, deps.poller),
+      loaders: createLoaders(reads, deps.poller),
       historyCityDays: 0,
     };
   };
 }
 
 /** A new set of the context's DataLoaders, nothing cached. */
-export function freshLoaders(context: Pick<Context, 'pool' | 'poller'>): Loaders {
-  return createLoaders(context.pool, context.poller);
+export function freshLoaders(context: Pick<Context, 'reads' | 'poller'>): Loaders {
+  return createLoaders(context.reads, context.poller);
 }
 
 /** After a write, what the loaders cached may be stale: later fields read afresh. */

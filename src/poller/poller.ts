@@ -1,7 +1,7 @@
 import type { YogaLogger } from 'graphql-yoga';
 import type { RunWindows } from '../air-quality/run-windows.js';
 import type { Queryable } from '../db/queryable.js';
-import { CurrentRunReader, type Finding, runChange } from './current-run.js';
+import { CurrentRunReader, type Finding, type PollReads, runChange } from './current-run.js';
 import { LatestQueue } from './latest-queue.js';
 import { Listeners } from './listeners.js';
 import { PollLoop } from './poll-loop.js';
@@ -57,6 +57,8 @@ export interface PollerStats {
   readonly polls: number;
   /** SQL statements the poller sent, all polls and loads together. */
   readonly statements: number;
+  /** Of those, the ones a replica answered (reads: see PollerOptions). */
+  readonly replicaStatements: number;
   /** Loads of a new current run's windows. */
   readonly loads: number;
   /** Events published to the streams. */
@@ -103,7 +105,13 @@ export interface Poller {
 }
 
 export interface PollerOptions {
+  /** The primary. */
   readonly db: Queryable;
+  /**
+   * Where polls read when a replica serves reads (db/read-routing.ts); the primary when absent.
+   * A refresh() of this process reads the primary for its poll (see current-run.ts).
+   */
+  readonly reads?: PollReads;
   readonly pollIntervalMs: number;
   readonly logger: YogaLogger;
   /** The longest delay between polls while MariaDB is unreachable. Default 30 s. */
@@ -116,7 +124,7 @@ export function createPoller(options: PollerOptions): Poller {
   const { logger, pollIntervalMs } = options;
   const maxBackoffMs = Math.max(pollIntervalMs, options.maxBackoffMs ?? 30_000);
   const held = new HeldSnapshot(pollIntervalMs);
-  const runs = new CurrentRunReader(options.db);
+  const runs = new CurrentRunReader(options.db, options.reads ?? null);
   const listeners = new Listeners(logger, () => loop.release());
   const loop: PollLoop<Finding> = new PollLoop({
     intervalMs: pollIntervalMs,
@@ -153,7 +161,11 @@ export function createPoller(options: PollerOptions): Poller {
     },
     read: () => reads.read(),
     peek: () => reads.peek(),
-    refresh: () => reads.refresh(),
+    refresh: () => {
+      // Read-your-writes: the poll refresh() waits for reads the primary, where the write is.
+      runs.primaryNext();
+      return reads.refresh();
+    },
     wake: () => loop.wake(),
     stats: () => ({
       listeners: listeners.size,
@@ -162,6 +174,7 @@ export function createPoller(options: PollerOptions): Poller {
       polling: loop.inFlight !== null,
       polls: loop.polls,
       statements: runs.statements,
+      replicaStatements: runs.replicaStatements,
       loads: runs.loads,
       events: listeners.events,
       failedPolls: loop.failedPolls,
