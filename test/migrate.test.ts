@@ -94,6 +94,7 @@ describe('migrate', () => {
       'measurement',
       'pollutant',
       'setting',
+      'write_budget',
     ]);
   });
 

@@ -16,7 +16,7 @@ import { useItemLevelInputErrors } from '../plugins/use-item-level-input-errors.
 import { useNoIntrospection } from '../plugins/use-no-introspection.js';
 import { useOperationLimits } from '../plugins/use-operation-limits.js';
 import { useWindowCache, type WindowCacheStats } from '../plugins/use-window-cache.js';
-import { useWriteRateLimit } from '../plugins/use-write-rate-limit.js';
+import { useWriteRateLimit, writerKeys } from '../plugins/use-write-rate-limit.js';
 import { schema } from '../schema/index.js';
 import { readBodyWithin } from './body-limit.js';
 import { graphiqlTabs } from './graphiql-examples.js';
@@ -68,18 +68,25 @@ export function buildApp(deps: AppDeps): App {
     // else is masked as "Unexpected error." and Yoga logs it in full (with its cause and stack).
     maskedErrors: true,
     plugins: [
-      useHealthEndpoints(deps.pool, { maxRunAgeSeconds: deps.config.readyMaxRunAgeSeconds }),
+      useHealthEndpoints(deps.pool, {
+        maxRunAgeSeconds: deps.config.readyMaxRunAgeSeconds,
+        ...(deps.reads ? { reads: deps.reads } : {}),
+      }),
       useOperationLimits(deps.config),
       ...(deps.config.introspection ? [] : [useNoIntrospection()]),
+      // Before the write rate limit, which reads the primary: a budget that cannot be read is
+      // DATABASE_UNAVAILABLE too.
+      useDatabaseErrors(deps.logger),
       // Before the plugins that change the variables or the executor: a refused write runs nothing.
       useWriteRateLimit({
+        db: deps.pool,
+        writerKeys: writerKeys(deps.config.apiTokens),
         perSecond: deps.config.writeRateLimit,
         burst: deps.config.writeRateBurst,
         ...(deps.clock ? { clock: deps.clock } : {}),
       }),
       useItemLevelInputErrors(),
       useCompiledMutations(),
-      useDatabaseErrors(deps.logger),
       live.plugin,
       windowCache.plugin,
     ],
