@@ -153,14 +153,14 @@ function seenFromError(error: unknown, user: string): Seen {
 }
 
 /**
- * Whether reads belong on the replica after a check, given where they are: a replica that
- * replicates serves them while its lag is at most maxLag, and gets them back once it is at most
- * half of that, so that a lag hovering at the limit does not move reads back and forth.
+ * Whether reads belong on the replica after a check: a replica that replicates serves them while
+ * its lag is at most maxLag (at the first check too), and once they moved to the primary gets them
+ * back when its lag is at most half of that, so that a lag hovering at the limit does not move
+ * reads back and forth.
  */
-function servesReads(seen: Seen, serving: ReadServer, maxLagSeconds: number): boolean {
+function servesReads(seen: Seen, returning: boolean, maxLagSeconds: number): boolean {
   if (seen.state !== 'replicating' || seen.lagSeconds === null) return false;
-  const limit = serving === 'replica' ? maxLagSeconds : Math.floor(maxLagSeconds / 2);
-  return seen.lagSeconds <= limit;
+  return seen.lagSeconds <= (returning ? Math.floor(maxLagSeconds / 2) : maxLagSeconds);
 }
 
 export function createReadRouter(options: ReadRouterOptions): ReadRouter {
@@ -190,7 +190,8 @@ export function createReadRouter(options: ReadRouterOptions): ReadRouter {
   const route = (next: Seen) => {
     if (!replica) return;
     seen = next;
-    const target: ReadServer = servesReads(next, serving, replica.maxLagSeconds)
+    const returning = serving === 'primary' && !first;
+    const target: ReadServer = servesReads(next, returning, replica.maxLagSeconds)
       ? 'replica'
       : 'primary';
     const moved = target !== serving;
