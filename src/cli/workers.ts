@@ -48,6 +48,7 @@ export function startWorkers(count: number, logger: YogaLogger): Workers {
     live.add(worker);
     worker.on('listening', (address) => {
       listeningWorkers.add(worker.id);
+      if (started) logger.info(`worker ${worker.id} (pid ${worker.process.pid}) listens`);
       if (!started && listeningWorkers.size === count) {
         started = true;
         resolveListening(address.port);
@@ -57,7 +58,9 @@ export function startWorkers(count: number, logger: YogaLogger): Workers {
       live.delete(worker);
       const listened = listeningWorkers.delete(worker.id);
       const how = signal ?? `exit code ${exitCode}`;
-      if (exitCode !== 0) code = 1;
+      // A worker that stopped uncleanly when told to makes the exit unclean; one that died and was
+      // replaced does not, nor one told to stop before it listened (it had nothing in flight).
+      if (stopping && listened && exitCode !== 0) code = 1;
       if (!stopping) {
         if (!listened) {
           code = 1;
