@@ -122,16 +122,25 @@ function run(command: string, args: readonly string[]): Promise<void> {
  */
 const SMALL = ['--innodb-buffer-pool-size=32M', '--innodb-log-file-size=8M'];
 
+/**
+ * The server's own temporary folder, next to its data directory: servers sharing the system's
+ * temporary folder have been seen to lose each other's temporary tables during the install.
+ */
+const tmpDirOf = (dataDir: string) => `${dataDir}.tmp`;
+
 /** A data directory with the system tables, root@localhost without a password over TCP. */
 export async function installDataDir(dataDir: string): Promise<void> {
   await mkdir(dataDir, { recursive: true });
+  await mkdir(tmpDirOf(dataDir), { recursive: true });
   if (AS_ROOT) {
     const { uid, gid } = await mysqlIds();
     await chown(dataDir, uid, gid);
+    await chown(tmpDirOf(dataDir), uid, gid);
   }
   await run('mariadb-install-db', [
     '--no-defaults',
     `--datadir=${dataDir}`,
+    `--tmpdir=${tmpDirOf(dataDir)}`,
     ...(AS_ROOT ? [`--user=${MYSQL_USER}`] : []),
     '--auth-root-authentication-method=normal',
     '--skip-test-db',
@@ -224,6 +233,7 @@ export async function startMariadbd(options: MariadbdOptions): Promise<RunningMa
       [
         '--no-defaults',
         `--datadir=${options.dataDir}`,
+        `--tmpdir=${tmpDirOf(options.dataDir)}`,
         `--socket=${join(options.dataDir, 'sock')}`,
         `--pid-file=${join(options.dataDir, 'mariadbd.pid')}`,
         `--log-error=${errorLog}`,

@@ -41,11 +41,10 @@ export interface ReplicationPair {
   stop(): Promise<void>;
 }
 
-// Row-based binary logging, as MariaDB recommends for replicas: the replica applies rows rather
-// than running the primary's statements again, so its statement counters (Com_insert...) count
-// only what clients sent it.
-const PRIMARY_ARGS = ['--server-id=1', '--log-bin=binlog', '--binlog-format=ROW'];
-const REPLICA_ARGS = ['--server-id=2', '--relay-log=relay', '--read-only=OFF'];
+// Row-based binary logging, as MariaDB recommends; per-user statistics (USER_STATISTICS), which
+// tell what clients sent a server from what replication applied.
+const PRIMARY_ARGS = ['--server-id=1', '--log-bin=binlog', '--binlog-format=ROW', '--userstat'];
+const REPLICA_ARGS = ['--server-id=2', '--relay-log=relay', '--read-only=OFF', '--userstat'];
 
 async function sql<T>(server: RunningMariadbd, text: string, values?: unknown[]): Promise<T> {
   const connection: Connection = await mysql.createConnection({
@@ -163,15 +162,34 @@ export async function waitUntilReplicating(
   }
 }
 
+/** What one user's sessions sent a server since it started (information_schema.USER_STATISTICS). */
+export interface StatementCounters {
+  /** SELECT statements. */
+  readonly selects: number;
+  /** INSERT, UPDATE, DELETE, REPLACE statements (and those inside the procedures it called). */
+  readonly writes: number;
+  /** Rows those inserted, updated or deleted. */
+  readonly rowsWritten: number;
+}
+
 /**
- * The server's counters of statements received, by kind (Com_select, Com_insert, Com_call_procedure...):
- * what the tests compare before and after, to see which server a statement reached.
+ * A user's counters on a server (both run with --userstat): what the tests compare before and
+ * after, to see which server a statement reached. Only client sessions count: the replica
+ * applying the primary's changes counts for no user, and neither does reading the counters.
  */
 export async function statementCounters(
   run: ReplicationPair['onPrimary'],
-): Promise<Record<string, number>> {
-  const rows = await run<RowDataPacket[]>(
-    "SHOW GLOBAL STATUS WHERE Variable_name IN ('Com_select', 'Com_insert', 'Com_update', 'Com_delete', 'Com_call_procedure', 'Com_show_slave_status')",
+  user: string,
+): Promise<StatementCounters> {
+  const [row] = await run<RowDataPacket[]>(
+    `SELECT SELECT_COMMANDS AS selects, UPDATE_COMMANDS AS writes,
+            ROWS_INSERTED + ROWS_UPDATED + ROWS_DELETED AS rowsWritten
+     FROM information_schema.USER_STATISTICS WHERE USER = ?`,
+    [user],
   );
-  return Object.fromEntries(rows.map((row) => [String(row.Variable_name), Number(row.Value)]));
+  return {
+    selects: Number(row?.selects ?? 0),
+    writes: Number(row?.writes ?? 0),
+    rowsWritten: Number(row?.rowsWritten ?? 0),
+  };
 }
