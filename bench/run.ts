@@ -10,6 +10,7 @@ import { growth } from './scenarios/growth.js';
 import { ingestion } from './scenarios/ingestion.js';
 import { queries } from './scenarios/queries.js';
 import { refresh } from './scenarios/refresh.js';
+import { replicas } from './scenarios/replicas.js';
 
 /**
  * npm run bench [-- --scenario NAME ...] [--quick]
@@ -24,6 +25,7 @@ const SCENARIOS: Record<string, Scenario> = {
   queries,
   'fan-out': fanOut,
   growth,
+  replicas,
 };
 
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));

@@ -13,7 +13,14 @@ export interface RunRecord {
 }
 
 /** Scenarios in the order of the issue that defines them. */
-export const SCENARIO_ORDER = ['ingestion', 'refresh', 'queries', 'fan-out', 'growth'] as const;
+export const SCENARIO_ORDER = [
+  'ingestion',
+  'refresh',
+  'queries',
+  'fan-out',
+  'growth',
+  'replicas',
+] as const;
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 
