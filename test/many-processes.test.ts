@@ -196,6 +196,75 @@ describe('two API processes over a primary and its replica', () => {
       { name: 'refresh_air_quality', status: 'SLAVESIDE_DISABLED' },
     ]);
   }, 120_000);
+
+  // Last of this describe: the pair's roles are swapped afterwards.
+  it('fails over as docs/scaling.md says: the promoted replica aggregates, the old primary follows it', async () => {
+    const lastRun = await currentRunOn(pair.onPrimary);
+    await pair.caughtUp();
+    // Promote the replica (docs/scaling.md, "Failover").
+    await pair.onReplica('STOP SLAVE');
+    await pair.onReplica('RESET SLAVE ALL');
+    await pair.onReplica('ALTER EVENT belair.refresh_air_quality ENABLE');
+    await pair.onReplica('ALTER EVENT belair.purge_old_data ENABLE');
+    await pair.onReplica('SET GLOBAL event_scheduler = ON');
+    // The old primary follows the new one, its EVENTs disabled there.
+    await pair.onPrimary(
+      `CHANGE MASTER TO MASTER_HOST = '127.0.0.1', MASTER_PORT = ${pair.replica.port},
+         MASTER_USER = 'root', MASTER_PASSWORD = '', MASTER_USE_GTID = current_pos`,
+    );
+    await pair.onPrimary('START SLAVE');
+    await pair.onPrimary('ALTER EVENT belair.refresh_air_quality DISABLE ON SLAVE');
+    await pair.onPrimary('ALTER EVENT belair.purge_old_data DISABLE ON SLAVE');
+    await pair.onPrimary('SET GLOBAL event_scheduler = OFF');
+
+    const originators = (run: ReplicationPair['onPrimary']) =>
+      run<RowDataPacket[]>(
+        "SELECT EVENT_NAME AS name, STATUS AS status, ORIGINATOR AS originator FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'belair' ORDER BY 1",
+      );
+    // belair on the new primary (the old one as its replica): it migrates the new primary, reads
+    // the old one, and the EVENTs keep to the new primary.
+    const swapped = {
+      ...pairEnv(pair),
+      DB_PORT: String(pair.replica.port),
+      DB_REPLICA_PORT: String(pair.primary.port),
+    };
+    const api = await startApiProcess({ API_TOKENS: TOKEN, POLL_INTERVAL_MS: '100', ...swapped });
+    try {
+      expect(api.output.text).toContain(`database belair on 127.0.0.1:${pair.replica.port}: `);
+      expect(await originators(pair.onReplica)).toEqual([
+        { name: 'purge_old_data', status: 'ENABLED', originator: 2 },
+        { name: 'refresh_air_quality', status: 'ENABLED', originator: 2 },
+      ]);
+      expect(await originators(pair.onPrimary)).toEqual([
+        { name: 'purge_old_data', status: 'SLAVESIDE_DISABLED', originator: 2 },
+        { name: 'refresh_air_quality', status: 'SLAVESIDE_DISABLED', originator: 2 },
+      ]);
+      // Every run is there, and new ones are made on the new primary and delivered.
+      const [client] = subscribers(api, 1);
+      try {
+        await untilAll([client as { received: Received }], 1, 'the current run');
+        expect(ids((client as { received: Received }).received)).toEqual([lastRun]);
+        const next = await refreshThrough(api);
+        await untilAll([client as { received: Received }], 2, 'a run of the new primary');
+        expect(ids((client as { received: Received }).received)).toEqual([lastRun, next]);
+      } finally {
+        await client?.client.dispose();
+      }
+      const ready = (await (await fetch(`${api.base}/readyz`)).json()) as {
+        refreshEvent: string;
+        eventScheduler: string;
+        reads: { server: string };
+      };
+      expect(ready).toMatchObject({
+        refreshEvent: 'ENABLED',
+        eventScheduler: 'ON',
+        reads: { server: 'replica' },
+      });
+    } finally {
+      expect(await api.stop()).toEqual({ code: 0, signal: null });
+      await pair.onReplica('SET GLOBAL event_scheduler = OFF');
+    }
+  }, 120_000);
 });
 
 describe('processes on one server', () => {

@@ -267,6 +267,8 @@ describe('reads from a replica', () => {
 
       await pair.onReplica('START SLAVE');
       await untilServing(app, 'replica');
+      // Back on the replica while it applies what it missed; once that is done, no lag.
+      await pair.caughtUp();
       const back = await readiness(base);
       expect(back.body.reads).toEqual({
         server: 'replica',
@@ -286,10 +288,16 @@ describe('reads from a replica', () => {
       await client.dispose();
       await pair.onReplica('START SLAVE');
     }
-    expect(moves(app)).toEqual([
+    const lines = moves(app);
+    expect(lines.slice(0, 2)).toEqual([
       `info reads go to replica ${replicaAt} (0 s behind the primary)`,
       `warn reads go to the primary: replica ${replicaAt}: its replication from ${primaryAt} is stopped (IO thread No, SQL thread No)`,
-      `info reads go to replica ${replicaAt} (0 s behind the primary)`,
+    ]);
+    // It may come back while it applies the run it missed, a second or so behind.
+    expect(lines.slice(2)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^info reads go to replica ${replicaAt} \\(\\d+ s behind the primary\\)$`),
+      ),
     ]);
   });
 
@@ -350,7 +358,7 @@ describe('reads from a replica', () => {
       );
       expect(lines[1]).toMatch(
         new RegExp(
-          `^warn reads go to the primary: replica ${replicaAt} lags [3-9] s behind the primary, more than DB_REPLICA_MAX_LAG_SECONDS \\(2 s\\)$`,
+          `^warn reads go to the primary: replica ${replicaAt} lags \\d+ s behind the primary, more than DB_REPLICA_MAX_LAG_SECONDS \\(2 s\\)$`,
         ),
       );
       expect(lines[2]).toMatch(

@@ -39,6 +39,10 @@ export type { Snapshot } from './snapshot.js';
  *   once when it goes down and once when it is back, and never throws into a stream: streams stay
  *   open and the first poll after recovery publishes what changed meanwhile, once. Queries read
  *   MariaDB themselves meanwhile (read() answers null), and one that succeeds wakes the poller.
+ * - With a replica (options.reads), polls read it while it keeps up, the primary otherwise; the poll
+ *   refresh() waits for reads the primary, and a replica behind the run held is overruled by the
+ *   primary (current-run.ts), so a replica's lag never takes a run back nor publishes one twice.
+ *   Freshness is then one poll interval plus the replica's lag.
  *
  * createPoller only wires its parts: poll-loop.ts (when polls run: interval, backoff with
  * outage.ts, idling, stopping), current-run.ts (the SQL of a poll, and runChange: whether a run is

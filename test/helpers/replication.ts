@@ -44,7 +44,17 @@ export interface ReplicationPair {
 // Row-based binary logging, as MariaDB recommends; per-user statistics (USER_STATISTICS), which
 // tell what clients sent a server from what replication applied.
 const PRIMARY_ARGS = ['--server-id=1', '--log-bin=binlog', '--binlog-format=ROW', '--userstat'];
-const REPLICA_ARGS = ['--server-id=2', '--relay-log=relay', '--read-only=OFF', '--userstat'];
+// The replica logs what it applies too (log_slave_updates), as a replica that may be promoted
+// must: the old primary can then follow it from where it stopped.
+const REPLICA_ARGS = [
+  '--server-id=2',
+  '--relay-log=relay',
+  '--log-bin=binlog',
+  '--log-slave-updates',
+  '--binlog-format=ROW',
+  '--read-only=OFF',
+  '--userstat',
+];
 
 async function sql<T>(server: RunningMariadbd, text: string, values?: unknown[]): Promise<T> {
   const connection: Connection = await mysql.createConnection({
