@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/migrate.js';
@@ -336,6 +337,24 @@ describe('processes on one server', () => {
     expect(Number(row?.n)).toBe(10);
     expect(await first?.stop()).toEqual({ code: 0, signal: null });
     expect(await second?.stop()).toEqual({ code: 0, signal: null });
+  }, 120_000);
+
+  it('stops every worker and exits 1 when the workers cannot listen', async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const failed = start({ WORKERS: '2', PORT: String(port) });
+      await expect(failed).rejects.toThrow(/^the API exited \(code 1\) before it listened:/);
+      await expect(failed).rejects.toThrow(
+        new RegExp(`worker \\d+: cannot listen on port ${port}: (listen|bind) EADDRINUSE`),
+      );
+      await expect(failed).rejects.toThrow(
+        /cannot start the workers: worker \d+ could not start \(exit code 1\)/,
+      );
+    } finally {
+      await new Promise((resolve) => taken.close(resolve));
+    }
   }, 120_000);
 
   /** The pids of a process's children that run the API (tsx's esbuild is one too), from /proc. */

@@ -37,14 +37,17 @@ export async function startApiProcess(env: Record<string, string>): Promise<ApiP
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
-  let gone = false;
-  void exited.then(() => {
-    gone = true;
+  let gone: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  void exited.then((how) => {
+    gone = how;
   });
   const port = Number(
     await waitFor(
       async () => {
-        if (gone) throw new Error(`the API exited before it listened:\n${output.text}`);
+        if (gone) {
+          const how = gone.signal ?? `code ${gone.code}`;
+          throw new Error(`the API exited (${how}) before it listened:\n${output.text}`);
+        }
         return /serves GraphQL(?: and GraphiQL)? at http:\/\/localhost:(\d+)\/graphql/.exec(
           output.text,
         )?.[1];
