@@ -11,6 +11,7 @@ import { growth } from './scenarios/growth.js';
 import { ingestion } from './scenarios/ingestion.js';
 import { queries } from './scenarios/queries.js';
 import { refresh } from './scenarios/refresh.js';
+import { replicas } from './scenarios/replicas.js';
 
 /**
  * npm run bench [-- --scenario NAME ...] [--quick]
@@ -26,6 +27,7 @@ const SCENARIOS: Record<string, Scenario> = {
   'fan-out': fanOut,
   growth,
   'anonymous-writes': anonymousWrites,
+  replicas,
 };
 
 const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));

@@ -92,6 +92,7 @@ describe('migrate', () => {
       'schema_migration',
       'setting',
       'station_city',
+      'write_budget',
     ]);
   });
 

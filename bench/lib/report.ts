@@ -20,6 +20,7 @@ export const SCENARIO_ORDER = [
   'fan-out',
   'growth',
   'anonymous-writes',
+  'replicas',
 ] as const;
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });

@@ -2,6 +2,7 @@ import { writeHeapSnapshot } from 'node:v8';
 import { createLogger } from 'graphql-yoga';
 import { loadConfig } from '../../src/config/config.js';
 import { createApiPool } from '../../src/db/pool.js';
+import { createReadRouting } from '../../src/db/read-routing.js';
 import { buildApp } from '../../src/server/app.js';
 import { memoryAfterGc, profileRequests, sendReady, serveRequests } from '../lib/child-rpc.js';
 import { countStatements } from '../lib/counting-pool.js';
@@ -18,7 +19,12 @@ import { countStatements } from '../lib/counting-pool.js';
 // environment asks for one.
 const config = loadConfig({ WRITE_RATE_LIMIT: '0', ...process.env });
 const counted = countStatements(createApiPool(config));
-const app = buildApp({ pool: counted.pool, config, logger: createLogger(config.logLevel) });
+const logger = createLogger(config.logLevel);
+// With DB_REPLICA_* set, reads go to the replica as npm start's do (the replicas scenario).
+const routing = createReadRouting(config, counted.pool, logger);
+await routing.router.check();
+routing.router.start();
+const app = buildApp({ pool: counted.pool, reads: routing.router, config, logger });
 const { port } = await app.start(0, '127.0.0.1');
 
 serveRequests({
@@ -28,6 +34,7 @@ serveRequests({
   cpuUsage: () => process.cpuUsage(),
   statements: () => counted.statements(),
   liveStats: () => app.liveStats(),
+  readRouting: () => ({ serving: routing.router.serving, ...routing.router.stats() }),
   windowCacheStats: () => app.windowCacheStats(),
   // Connections the pool holds (mysql2 opens them as concurrency needs, up to DB_POOL_SIZE): each
   // costs about 0.5 MB of heap, which a memory comparison must know about. mysql2 has no public
@@ -43,6 +50,7 @@ sendReady({ port });
 process.on('SIGTERM', () => {
   void app
     .stop(2_000)
+    .then(() => routing.end())
     .then(() => counted.pool.end())
     .finally(() => process.exit(0));
 });

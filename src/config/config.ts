@@ -17,6 +17,7 @@ export interface DatabaseConfig {
 export type EmbeddedMode = 'auto' | 'always' | 'never';
 
 export interface Config {
+  /** The primary: every write, refresh, retention and migration. */
   readonly db: DatabaseConfig;
   /** Whether the environment says where the server is (DATABASE_URL, DB_HOSTNAME, DB_PORT, ...). */
   readonly dbConfigured: boolean;
@@ -24,6 +25,17 @@ export interface Config {
   readonly dbEmbedded: EmbeddedMode;
   /** The API applies new sql/ files at start (MIGRATE_ON_START; default: not in production). */
   readonly migrateOnStart: boolean;
+  /**
+   * A replica of the primary that serves reads (polls, queries, history) while it keeps up
+   * (docs/scaling.md); null: the primary serves everything. Its database is the primary's.
+   */
+  readonly replica: DatabaseConfig | null;
+  /** Reads leave the replica when it lags more than this (DB_REPLICA_MAX_LAG_SECONDS). */
+  readonly replicaMaxLagSeconds: number;
+  /** How often the replica's replication status is read (DB_REPLICA_CHECK_INTERVAL_MS). */
+  readonly replicaCheckIntervalMs: number;
+  /** API processes npm start runs on one machine, sharing the port (WORKERS). */
+  readonly workers: number;
   /** Connections in the API's mysql2 pool. */
   readonly dbPoolSize: number;
   /** How long a statement waits for a pooled connection before DATABASE_UNAVAILABLE (ms). */
@@ -60,7 +72,10 @@ export interface Config {
   readonly maxTokens: number;
   /** Most directives in one operation (MAX_DIRECTIVES). */
   readonly maxDirectives: number;
-  /** Measurements per second each token may write, per process; 0: no limit (WRITE_RATE_LIMIT). */
+  /**
+   * Measurements per second each token may write, across every process of the service (the budget
+   * is kept on the primary); 0: no limit (WRITE_RATE_LIMIT).
+   */
   readonly writeRateLimit: number;
   /** Measurements a token may write at once before the rate applies (WRITE_RATE_BURST). */
   readonly writeRateBurst: number;
@@ -102,15 +117,17 @@ const flag = z
   .pipe(z.enum(['true', 'false', '1', '0', 'yes', 'no'], 'must be true or false'))
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+const databaseUrl = z
+  .string()
+  .trim()
+  .optional()
+  .refine(
+    (value) => value === undefined || value === '' || /^(mysql|mariadb):\/\//.test(value),
+    'must look like mysql://user:password@host:3306/database',
+  );
+
 const environment = z.object({
-  DATABASE_URL: z
-    .string()
-    .trim()
-    .optional()
-    .refine(
-      (value) => value === undefined || value === '' || /^(mysql|mariadb):\/\//.test(value),
-      'must look like mysql://user:password@host:3306/database',
-    ),
+  DATABASE_URL: databaseUrl,
   DB_HOSTNAME: z.string().trim().min(1).default('127.0.0.1'),
   DB_PORT: wholeNumber(1, 65535).default(3306),
   DB_USERNAME: z.string().min(1).default('root'),
@@ -120,6 +137,15 @@ const environment = z.object({
     .trim()
     .regex(DATABASE_NAME, 'must be 1-64 letters, digits, _ or $')
     .default('openaq'),
+  // The replica: user and password default to the primary's, the database is the primary's.
+  DATABASE_REPLICA_URL: databaseUrl,
+  DB_REPLICA_HOSTNAME: z.string().trim().min(1).optional(),
+  DB_REPLICA_PORT: wholeNumber(1, 65535).optional(),
+  DB_REPLICA_USERNAME: z.string().min(1).optional(),
+  DB_REPLICA_PASSWORD: z.string().optional(),
+  DB_REPLICA_MAX_LAG_SECONDS: wholeNumber(1, 86_400).default(30),
+  DB_REPLICA_CHECK_INTERVAL_MS: wholeNumber(100, 600_000).default(1000),
+  WORKERS: wholeNumber(1, 256).default(1),
   DB_POOL_SIZE: wholeNumber(1, 1000).default(10),
   DB_ACQUIRE_TIMEOUT_MS: wholeNumber(1, 600_000).default(5000),
   // InnoDB's own default is 50 s; a batch retried 4 times after lock wait timeouts would keep its
@@ -174,22 +200,25 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses a mysql:// or mariadb:// URL into database settings, or throws ConfigError. */
-function parseDatabaseUrl(url: string): DatabaseConfig {
+/**
+ * Parses a mysql:// or mariadb:// URL into database settings, or throws ConfigError naming the
+ * variable it came from.
+ */
+function parseDatabaseUrl(url: string, variable = 'DATABASE_URL'): DatabaseConfig {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     throw new ConfigError([
-      'DATABASE_URL: is not a valid URL; it must look like mysql://user:password@host:3306/database',
+      `${variable}: is not a valid URL; it must look like mysql://user:password@host:3306/database`,
     ]);
   }
   const problems: string[] = [];
   const port = parsed.port === '' ? 3306 : Number(parsed.port);
-  if (port < 1) problems.push(`DATABASE_URL: port ${parsed.port} is not a port number`);
+  if (port < 1) problems.push(`${variable}: port ${parsed.port} is not a port number`);
   const database = decodeURIComponent(parsed.pathname.replace(/^\//, '')) || 'openaq';
   if (!DATABASE_NAME.test(database)) {
-    problems.push(`DATABASE_URL: database name "${database}" must be 1-64 letters, digits, _ or $`);
+    problems.push(`${variable}: database name "${database}" must be 1-64 letters, digits, _ or $`);
   }
   if (problems.length > 0) throw new ConfigError(problems);
   return {
@@ -234,20 +263,29 @@ export function loadConfig(
   problems.push(
     ...crossProblems(present, result.success ? result.data : undefined, options.server ?? false),
   );
-  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  const db =
+    urlDb ??
+    (result.success
+      ? {
+          host: result.data.DB_HOSTNAME,
+          port: result.data.DB_PORT,
+          user: result.data.DB_USERNAME,
+          password: result.data.DB_PASSWORD,
+          database: result.data.DB_DATABASE,
+        }
+      : undefined);
+  const replica = db && result.success ? replicaOf(present, result.data, db, problems) : null;
+  if (!result.success || problems.length > 0 || !db) throw new ConfigError(problems);
   const e = result.data;
-  const db = urlDb ?? {
-    host: e.DB_HOSTNAME,
-    port: e.DB_PORT,
-    user: e.DB_USERNAME,
-    password: e.DB_PASSWORD,
-    database: e.DB_DATABASE,
-  };
   return Object.freeze({
     db: Object.freeze(db),
     dbConfigured: SERVER_VARIABLES.some((name) => present[name] !== undefined),
     dbEmbedded: e.DB_EMBEDDED === undefined ? 'auto' : e.DB_EMBEDDED ? 'always' : 'never',
     migrateOnStart: e.MIGRATE_ON_START ?? e.NODE_ENV !== 'production',
+    replica: replica && Object.freeze(replica),
+    replicaMaxLagSeconds: e.DB_REPLICA_MAX_LAG_SECONDS,
+    replicaCheckIntervalMs: e.DB_REPLICA_CHECK_INTERVAL_MS,
+    workers: e.WORKERS,
     dbPoolSize: e.DB_POOL_SIZE,
     dbAcquireTimeoutMs: e.DB_ACQUIRE_TIMEOUT_MS,
     dbLockWaitTimeoutSeconds: e.DB_LOCK_WAIT_TIMEOUT_SECONDS,
@@ -270,6 +308,71 @@ export function loadConfig(
     writeRateLimit: e.WRITE_RATE_LIMIT,
     writeRateBurst: e.WRITE_RATE_BURST,
   });
+}
+
+/**
+ * The replica from DATABASE_REPLICA_URL (which wins, as DATABASE_URL does) or DB_REPLICA_*, null
+ * when neither names one; its problems are added to `problems`. User and password default to the
+ * primary's; the database is the primary's, and a URL may only name that one.
+ */
+function replicaOf(
+  present: Record<string, string | undefined>,
+  e: z.infer<typeof environment>,
+  primary: DatabaseConfig,
+  problems: string[],
+): DatabaseConfig | null {
+  const url = present.DATABASE_REPLICA_URL?.trim();
+  let replica: DatabaseConfig | null = null;
+  if (url) {
+    if (problems.some((p) => p.startsWith('DATABASE_REPLICA_URL:'))) return null;
+    try {
+      const parsed = parseDatabaseUrl(url, 'DATABASE_REPLICA_URL');
+      const named = new URL(url).pathname.replace(/^\//, '');
+      if (named !== '' && parsed.database !== primary.database) {
+        problems.push(
+          `DATABASE_REPLICA_URL: names database "${parsed.database}", but a replica serves the primary's database "${primary.database}": leave the path out`,
+        );
+        return null;
+      }
+      const { username, password } = new URL(url);
+      replica = {
+        host: parsed.host,
+        port: parsed.port,
+        user: username === '' ? primary.user : parsed.user,
+        password: username === '' && password === '' ? primary.password : parsed.password,
+        database: primary.database,
+      };
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems);
+      return null;
+    }
+  } else if (e.DB_REPLICA_HOSTNAME !== undefined) {
+    replica = {
+      host: e.DB_REPLICA_HOSTNAME,
+      port: e.DB_REPLICA_PORT ?? 3306,
+      user: e.DB_REPLICA_USERNAME ?? primary.user,
+      password: e.DB_REPLICA_PASSWORD ?? primary.password,
+      database: primary.database,
+    };
+  } else {
+    const stray = (
+      ['DB_REPLICA_PORT', 'DB_REPLICA_USERNAME', 'DB_REPLICA_PASSWORD'] as const
+    ).filter((name) => present[name] !== undefined);
+    for (const name of stray) {
+      problems.push(
+        `${name}: is set, but no replica is: set DB_REPLICA_HOSTNAME (or DATABASE_REPLICA_URL) too`,
+      );
+    }
+    return null;
+  }
+  if (replica.host === primary.host && replica.port === primary.port) {
+    problems.push(
+      `${url ? 'DATABASE_REPLICA_URL' : 'DB_REPLICA_HOSTNAME'}: names the primary itself (${primary.host}:${primary.port}): a replica is another server that replicates from it`,
+    );
+    return null;
+  }
+  return replica;
 }
 
 /**

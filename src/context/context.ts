@@ -2,6 +2,8 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { YogaLogger } from 'graphql-yoga';
 import type { Pool } from 'mysql2/promise';
 import type { Config } from '../config/config.js';
+import type { Queryable } from '../db/queryable.js';
+import type { ReadRouter } from '../db/read-routing.js';
 import { createRefreshFlights, type RefreshFlights } from '../db/refresh-flights.js';
 import type { Poller } from '../poller/poller.js';
 import type { ItemLevelInputErrorsByVariable } from './item-level-input-errors.js';
@@ -18,7 +20,13 @@ export type WriteAccess = 'token' | 'missing' | 'invalid' | 'disabled';
 
 /** What buildApp needs; everything the server touches comes in through here. */
 export interface AppDeps {
+  /** The primary: writes, refreshes, and reads when no replica serves them. */
   readonly pool: Pool;
+  /**
+   * Where reads go (db/read-routing.ts: a replica while it keeps up); every read on the pool when
+   * absent.
+   */
+  readonly reads?: ReadRouter;
   readonly config: Config;
   readonly logger: YogaLogger;
   /** The clock of the write rate limit, in ms (default Date.now): tests move it by hand. */
@@ -43,7 +51,10 @@ export interface AppDeps {
 
 /** The GraphQL context of one operation (one HTTP request, or one WebSocket operation). */
 export interface Context {
+  /** The primary: every write goes here. */
   readonly pool: Pool;
+  /** What queries read with: the replica while it serves reads, else the primary. */
+  readonly reads: Queryable;
   readonly config: Config;
   readonly logger: YogaLogger;
   readonly refreshWaitSeconds: number;
@@ -125,10 +136,12 @@ export function createContextFactory(
   const check = createWriteAccessCheck(deps.config.apiTokens);
   const refreshWaitSeconds = deps.refreshWaitSeconds ?? 5;
   const refreshes = createRefreshFlights(deps.pool);
+  const reads: Queryable = deps.reads?.reads ?? deps.pool;
   return (initial) => {
     const { writeAccess, writer } = check(authorizationOf(initial));
     return {
       pool: deps.pool,
+      reads,
       config: deps.config,
       logger: deps.logger,
       refreshWaitSeconds,
@@ -136,15 +149,15 @@ export function createContextFactory(
       writeAccess,
       writer,
       poller: deps.poller,
-      loaders: createLoaders(deps.pool, deps.poller),
+      loaders: createLoaders(reads, deps.poller),
       historyCityDays: 0,
     };
   };
 }
 
 /** A new set of the context's DataLoaders, nothing cached. */
-export function freshLoaders(context: Pick<Context, 'pool' | 'poller'>): Loaders {
-  return createLoaders(context.pool, context.poller);
+export function freshLoaders(context: Pick<Context, 'reads' | 'poller'>): Loaders {
+  return createLoaders(context.reads, context.poller);
 }
 
 /** After a write, what the loaders cached may be stale: later fields read afresh. */

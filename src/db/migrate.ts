@@ -13,6 +13,8 @@ import {
   sqlChecksum,
 } from './migration-records.js';
 import { connectionOptions } from './pool.js';
+import type { Queryable } from './queryable.js';
+import { replicationSource } from './replication-status.js';
 import { splitSqlScript } from './sql-script.js';
 
 /** The project's sql/ folder. */
@@ -164,6 +166,7 @@ export async function migrate(
     multipleStatements: false,
   });
   try {
+    await refuseReplica(connection, db);
     await connection.query(
       `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(db.database)} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin`,
     );
@@ -303,6 +306,23 @@ export async function checkMigrations(
   } finally {
     await connection.end();
   }
+}
+
+/**
+ * A replica is never migrated: what it holds comes from its primary (a table created here would
+ * break replication when the primary's arrives), and its EVENTs stay SLAVESIDE_DISABLED, so that
+ * only the primary aggregates.
+ */
+async function refuseReplica(connection: Connection, db: DatabaseConfig): Promise<void> {
+  const source = await replicationSource(connection as unknown as Queryable);
+  if (source === null) return;
+  throw new MigrationError(
+    `${db.host}:${db.port} is a replica of ${source} (SHOW SLAVE STATUS): belair migrates and runs its EVENTs on the primary only. ` +
+      'Point DB_HOSTNAME (or DATABASE_URL) at the primary, and the replica at DB_REPLICA_HOSTNAME; ' +
+      'if this server was promoted to primary, end its replication first: STOP SLAVE; RESET SLAVE ALL.',
+    '',
+    0,
+  );
 }
 
 async function readEventScheduler(connection: Connection): Promise<string> {

@@ -1,5 +1,6 @@
 import type { Plugin, YogaLogger } from 'graphql-yoga';
 import type { Queryable } from '../db/queryable.js';
+import type { ReadRouter, ReadServer, ReplicaReport } from '../db/read-routing.js';
 import { describeReadinessFailure, readReadinessFacts } from '../db/readiness.js';
 
 export interface Readiness {
@@ -19,6 +20,11 @@ export interface Readiness {
     readonly evaluatedAt: string;
     readonly ageSeconds: number;
   } | null;
+  /**
+   * With a replica configured: which server serves reads, and the replica as checked just now.
+   * Reads on the primary do not make the service unready: they are served all the same.
+   */
+  readonly reads?: { readonly server: ReadServer; readonly replica: ReplicaReport };
 }
 
 export interface ReadinessOptions {
@@ -27,6 +33,8 @@ export interface ReadinessOptions {
    * (the EVENT runs every 5 minutes, so three missed runs). Default 900.
    */
   readonly maxRunAgeSeconds?: number;
+  /** The read routing, to report where reads go (only when it has a replica). */
+  readonly reads?: Pick<ReadRouter, 'check' | 'serving'>;
 }
 
 /**
@@ -35,11 +43,23 @@ export interface ReadinessOptions {
  * On a replica the event is SLAVESIDE_DISABLED (events are replicated disabled: the primary
  * aggregates and the runs arrive by replication), so there only the age of the current run counts.
  * No run at all yet is not a reason: a fresh install gets its first one within minutes.
+ * With a replica (options.reads), the answer also says where reads go and how the replica is,
+ * checked at that moment; reads on the primary are no reason either: they are served all the same.
  */
 export async function checkReadiness(
   db: Queryable,
   options: ReadinessOptions = {},
 ): Promise<Readiness> {
+  const [readiness, replica] = await Promise.all([
+    checkPrimary(db, options),
+    options.reads?.check() ?? null,
+  ]);
+  if (!replica || !options.reads) return readiness;
+  return { ...readiness, reads: { server: options.reads.serving, replica } };
+}
+
+/** Readiness as the primary says it, where the EVENT runs. */
+async function checkPrimary(db: Queryable, options: ReadinessOptions): Promise<Readiness> {
   const maxRunAgeSeconds = options.maxRunAgeSeconds ?? 900;
   let facts: Awaited<ReturnType<typeof readReadinessFacts>>;
   try {

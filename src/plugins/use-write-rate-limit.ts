@@ -1,16 +1,24 @@
-import { type DocumentNode, type FieldNode, Kind } from 'graphql';
+import { createHash } from 'node:crypto';
+import { type DocumentNode, type FieldNode, GraphQLError, Kind } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { REFRESH_COST, WRITE_OVERHEAD, writeCostOfBatch } from '../config/write-cost.js';
 import type { Context } from '../context/context.js';
+import { isDatabaseUnavailable } from '../db/database-unavailable.js';
+import type { Queryable } from '../db/queryable.js';
+import { type BudgetTake, takeWriteBudget } from '../db/write-budget.js';
 import { badUserInput, rateLimited } from '../errors/expected-errors.js';
 import { mutationRootFields } from './mutation-root-fields.js';
 
 export interface WriteRateLimitOptions {
+  /** The primary, which keeps the budgets. */
+  readonly db: Queryable;
+  /** The budget key of each token of API_TOKENS, by position (writerKeys). */
+  readonly writerKeys: readonly Buffer[];
   /** Measurements per second each token may write (WRITE_RATE_LIMIT); 0 turns the limit off. */
   readonly perSecond: number;
   /** Measurements a token may write at once after a pause (WRITE_RATE_BURST). */
   readonly burst: number;
-  /** Milliseconds; Date.now by default. */
+  /** Milliseconds; the primary's clock by default (UTC_TIMESTAMP). */
   readonly clock?: () => number;
 }
 
@@ -46,28 +54,26 @@ export function writeCost(
   return cost;
 }
 
-interface Bucket {
-  /** Measurements that may be written now. */
-  level: number;
-  at: number;
-}
-
 /**
  * A write budget per token (WRITE_RATE_LIMIT measurements per second, up to WRITE_RATE_BURST at
- * once), a token bucket kept in this process: N processes behind a balancer allow N times the
- * rate. A mutation is priced before it runs (writeCost) and refused whole when its token's budget
- * does not hold it, so nothing of a refused write is stored, and a refusal costs nothing: retried
- * after retryAfterSeconds, it passes. Writes without a valid token never get here: they are
- * refused before (use-write-access.ts), and by every write field's own check.
+ * once), a token bucket kept on the primary (src/db/write-budget.ts) and so shared by every API
+ * process of the service: N processes behind a balancer allow the rate once, not N times. A
+ * mutation is priced before it runs (writeCost) and refused whole when its token's budget does
+ * not hold it, so nothing of a refused write is stored, and a refusal costs nothing: retried after
+ * retryAfterSeconds, it passes. Writes without a valid token never get here: they are refused
+ * before (use-write-access.ts), and by every write field's own check. A primary that cannot be
+ * reached for the budget refuses the write as DATABASE_UNAVAILABLE (see use-database-errors.ts):
+ * it could not have been stored either.
  */
 export function useWriteRateLimit(options: WriteRateLimitOptions): Plugin {
-  const clock = options.clock ?? Date.now;
-  const buckets = new Map<number, Bucket>();
+  const clock = options.clock;
   return {
-    onExecute({ args, setResultAndStopExecution }) {
+    async onExecute({ args, setResultAndStopExecution }) {
       if (options.perSecond <= 0) return;
       const writer = (args.contextValue as Partial<Context>).writer;
       if (writer === null || writer === undefined) return;
+      const key = options.writerKeys[writer];
+      if (!key) return;
       const cost = writeCost(args.document, args.operationName, args.variableValues ?? {});
       if (cost === 0) return;
       if (cost > options.burst) {
@@ -80,19 +86,29 @@ export function useWriteRateLimit(options: WriteRateLimitOptions): Plugin {
         });
         return;
       }
-      const now = clock();
-      const bucket = buckets.get(writer) ?? { level: options.burst, at: now };
-      bucket.level = Math.min(
-        options.burst,
-        bucket.level + (Math.max(0, now - bucket.at) / 1000) * options.perSecond,
-      );
-      bucket.at = now;
-      buckets.set(writer, bucket);
-      if (bucket.level >= cost) {
-        bucket.level -= cost;
+      let take: BudgetTake;
+      try {
+        take = await takeWriteBudget(options.db, {
+          writer: key,
+          cost,
+          perSecond: options.perSecond,
+          burst: options.burst,
+          ...(clock ? { atMs: clock() } : {}),
+        });
+      } catch (error) {
+        // Anything but an unreachable primary is unexpected: thrown, for Yoga to mask and log.
+        if (!isDatabaseUnavailable(error)) throw error;
+        setResultAndStopExecution({
+          errors: [
+            new GraphQLError('The write budget of this token could not be read.', {
+              originalError: error as Error,
+            }),
+          ],
+        });
         return;
       }
-      const retryAfterSeconds = Math.max(1, Math.ceil((cost - bucket.level) / options.perSecond));
+      if (take.granted) return;
+      const retryAfterSeconds = Math.max(1, Math.ceil((cost - take.level) / options.perSecond));
       setResultAndStopExecution({
         errors: [
           rateLimited(
@@ -103,4 +119,9 @@ export function useWriteRateLimit(options: WriteRateLimitOptions): Plugin {
       });
     },
   };
+}
+
+/** The key of each token's budget, in the order of API_TOKENS: its SHA-256, never the token. */
+export function writerKeys(tokens: readonly string[]): readonly Buffer[] {
+  return tokens.map((token) => createHash('sha256').update(token).digest());
 }

@@ -1,6 +1,7 @@
 import { indexRunWindows, type RunWindows } from '../air-quality/run-windows.js';
 import { listRunWindows } from '../db/air-quality.js';
 import type { Queryable } from '../db/queryable.js';
+import type { ReadRouter, ReadServer } from '../db/read-routing.js';
 import { type AirQualityRun, findCurrentRun } from '../db/runs.js';
 
 /** What one poll found in MariaDB. */
@@ -48,34 +49,79 @@ function countingQueryable(db: Queryable, count: () => void): Queryable {
   return { query } as unknown as Queryable;
 }
 
+/** Where polls read when not from the primary: a replica while it keeps up (db/read-routing.ts). */
+export type PollReads = Pick<ReadRouter, 'read'>;
+
 /**
  * The poller's SQL: the current run at every poll (one statement), and its windows (one more)
- * only when it is not the run held. Counts what it sends.
+ * only when it is not the run held. Counts what it sends, and what of it went to a replica.
+ *
+ * With a replica (reads), polls read it, with two exceptions that keep what a process publishes
+ * moving forward only. The poll after primaryNext() reads the primary: a refresh made by this
+ * process is then published at once, without waiting for the replica. And a replica that holds
+ * an older current run than the one held (which came from the primary, by a refresh or while
+ * reads were on it) is behind this process: the primary says what is current, so that a
+ * replica's lag never takes a run back from new subscribers nor publishes one twice.
  */
 export class CurrentRunReader {
-  readonly #db: Queryable;
+  readonly #primary: Queryable;
+  readonly #reads: PollReads | null;
   #statements = 0;
+  #replicaStatements = 0;
   #loads = 0;
+  #primaryNext = false;
 
-  constructor(db: Queryable) {
-    this.#db = countingQueryable(db, () => {
-      this.#statements += 1;
-    });
+  constructor(primary: Queryable, reads: PollReads | null = null) {
+    this.#primary = primary;
+    this.#reads = reads;
   }
 
-  /** SQL statements sent, all polls and loads together. */
+  /** SQL statements sent, all polls and loads together, to either server. */
   get statements(): number {
     return this.#statements;
+  }
+  /** Of those, the ones a replica answered. */
+  get replicaStatements(): number {
+    return this.#replicaStatements;
   }
   /** Loads of a new current run's windows. */
   get loads(): number {
     return this.#loads;
   }
 
-  async find(held: RunWindows | null): Promise<Finding> {
-    const run = await findCurrentRun(this.#db);
+  /** The next find() reads the primary (read-your-writes for a refresh of this process). */
+  primaryNext(): void {
+    this.#primaryNext = true;
+  }
+
+  find(held: RunWindows | null): Promise<Finding> {
+    const fromPrimary = this.#primaryNext || this.#reads === null;
+    this.#primaryNext = false;
+    if (fromPrimary) return this.#findOn(this.#counted(this.#primary, 'primary'), held);
+    return (this.#reads as PollReads).read(async (db, server) => {
+      const counted = this.#counted(db, server);
+      const run = await findCurrentRun(counted);
+      if (server === 'replica' && held && (!run || isLater(held.run, run))) {
+        return this.#findOn(this.#counted(this.#primary, 'primary'), held);
+      }
+      return this.#load(counted, run, held);
+    });
+  }
+
+  async #findOn(db: Queryable, held: RunWindows | null): Promise<Finding> {
+    return this.#load(db, await findCurrentRun(db), held);
+  }
+
+  async #load(db: Queryable, run: AirQualityRun | null, held: RunWindows | null): Promise<Finding> {
     if (!run || run.id === held?.run.id) return { run, loaded: null };
     this.#loads += 1;
-    return { run, loaded: indexRunWindows(run, await listRunWindows(this.#db, run), held) };
+    return { run, loaded: indexRunWindows(run, await listRunWindows(db, run), held) };
+  }
+
+  #counted(db: Queryable, server: ReadServer): Queryable {
+    return countingQueryable(db, () => {
+      this.#statements += 1;
+      if (server === 'replica') this.#replicaStatements += 1;
+    });
   }
 }

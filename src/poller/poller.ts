@@ -1,7 +1,7 @@
 import type { YogaLogger } from 'graphql-yoga';
 import type { RunWindows } from '../air-quality/run-windows.js';
 import type { Queryable } from '../db/queryable.js';
-import { CurrentRunReader, type Finding, runChange } from './current-run.js';
+import { CurrentRunReader, type Finding, type PollReads, runChange } from './current-run.js';
 import { LatestQueue } from './latest-queue.js';
 import { Listeners } from './listeners.js';
 import { PollLoop } from './poll-loop.js';
@@ -39,6 +39,10 @@ export type { Snapshot } from './snapshot.js';
  *   once when it goes down and once when it is back, and never throws into a stream: streams stay
  *   open and the first poll after recovery publishes what changed meanwhile, once. Queries read
  *   MariaDB themselves meanwhile (read() answers null), and one that succeeds wakes the poller.
+ * - With a replica (options.reads), polls read it while it keeps up, the primary otherwise; the poll
+ *   refresh() waits for reads the primary, and a replica behind the run held is overruled by the
+ *   primary (current-run.ts), so a replica's lag never takes a run back nor publishes one twice.
+ *   Freshness is then one poll interval plus the replica's lag.
  *
  * createPoller only wires its parts: poll-loop.ts (when polls run: interval, backoff with
  * outage.ts, idling, stopping), current-run.ts (the SQL of a poll, and runChange: whether a run is
@@ -57,6 +61,8 @@ export interface PollerStats {
   readonly polls: number;
   /** SQL statements the poller sent, all polls and loads together. */
   readonly statements: number;
+  /** Of those, the ones a replica answered (reads: see PollerOptions). */
+  readonly replicaStatements: number;
   /** Loads of a new current run's windows. */
   readonly loads: number;
   /** Events published to the streams. */
@@ -103,7 +109,13 @@ export interface Poller {
 }
 
 export interface PollerOptions {
+  /** The primary. */
   readonly db: Queryable;
+  /**
+   * Where polls read when a replica serves reads (db/read-routing.ts); the primary when absent.
+   * A refresh() of this process reads the primary for its poll (see current-run.ts).
+   */
+  readonly reads?: PollReads;
   readonly pollIntervalMs: number;
   readonly logger: YogaLogger;
   /** The longest delay between polls while MariaDB is unreachable. Default 30 s. */
@@ -116,7 +128,7 @@ export function createPoller(options: PollerOptions): Poller {
   const { logger, pollIntervalMs } = options;
   const maxBackoffMs = Math.max(pollIntervalMs, options.maxBackoffMs ?? 30_000);
   const held = new HeldSnapshot(pollIntervalMs);
-  const runs = new CurrentRunReader(options.db);
+  const runs = new CurrentRunReader(options.db, options.reads ?? null);
   const listeners = new Listeners(logger, () => loop.release());
   const loop: PollLoop<Finding> = new PollLoop({
     intervalMs: pollIntervalMs,
@@ -153,7 +165,11 @@ export function createPoller(options: PollerOptions): Poller {
     },
     read: () => reads.read(),
     peek: () => reads.peek(),
-    refresh: () => reads.refresh(),
+    refresh: () => {
+      // Read-your-writes: the poll refresh() waits for reads the primary, where the write is.
+      runs.primaryNext();
+      return reads.refresh();
+    },
     wake: () => loop.wake(),
     stats: () => ({
       listeners: listeners.size,
@@ -162,6 +178,7 @@ export function createPoller(options: PollerOptions): Poller {
       polling: loop.inFlight !== null,
       polls: loop.polls,
       statements: runs.statements,
+      replicaStatements: runs.replicaStatements,
       loads: runs.loads,
       events: listeners.events,
       failedPolls: loop.failedPolls,

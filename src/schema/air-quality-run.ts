@@ -43,7 +43,7 @@ builder.queryField('airQualityRuns', (t) =>
       if (last < 1 || last > MAX_RUNS) {
         throw badUserInput(`last ${last} must be from 1 to ${MAX_RUNS}.`);
       }
-      return listRuns(context.pool, { last });
+      return listRuns(context.reads, { last });
     },
   }),
 );

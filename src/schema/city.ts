@@ -95,7 +95,7 @@ builder.queryFields((t) => ({
     description: 'Every city that has sent a measurement, by country and name.',
     args: { country: t.arg.string() },
     resolve: async (_root, args, context) => {
-      const cities = await listCities(context.pool, { country: countryArgument(args.country) });
+      const cities = await listCities(context.reads, { country: countryArgument(args.country) });
       for (const city of cities) context.loaders.city.prime(city.id, city);
       return cities;
     },

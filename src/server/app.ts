@@ -19,7 +19,7 @@ import { useNoIntrospection } from '../plugins/use-no-introspection.js';
 import { useOperationLimits } from '../plugins/use-operation-limits.js';
 import { useWindowCache, type WindowCacheStats } from '../plugins/use-window-cache.js';
 import { useWriteAccess } from '../plugins/use-write-access.js';
-import { useWriteRateLimit } from '../plugins/use-write-rate-limit.js';
+import { useWriteRateLimit, writerKeys } from '../plugins/use-write-rate-limit.js';
 import { schema } from '../schema/index.js';
 import { type BodyLimit, readBodyWithin } from './body-limit.js';
 import { buildDashboard, DASHBOARD_OUT } from './dashboard-build.js';
@@ -77,6 +77,7 @@ export function buildApp(deps: AppDeps): App {
       useHealthEndpoints(deps.pool, {
         maxRunAgeSeconds: deps.config.readyMaxRunAgeSeconds,
         logger: deps.logger,
+        ...(deps.reads ? { reads: deps.reads } : {}),
         isOperator: (authorization) => writeAccessOf(authorization).writeAccess === 'token',
       }),
       useOperationLimits(deps.config),
@@ -84,14 +85,18 @@ export function buildApp(deps: AppDeps): App {
       // Before the plugins that change the variables or the executor: a refused write runs nothing,
       // and a write without a valid token is refused before anything of it is looked at.
       useWriteAccess(),
+      // Before the write rate limit, which reads the primary: a budget that cannot be read is
+      // DATABASE_UNAVAILABLE too.
+      useDatabaseErrors(deps.logger),
       useWriteRateLimit({
+        db: deps.pool,
+        writerKeys: writerKeys(deps.config.apiTokens),
         perSecond: deps.config.writeRateLimit,
         burst: deps.config.writeRateBurst,
         ...(deps.clock ? { clock: deps.clock } : {}),
       }),
       useItemLevelInputErrors(),
       useCompiledMutations(),
-      useDatabaseErrors(deps.logger),
       live.plugin,
       windowCache.plugin,
     ],

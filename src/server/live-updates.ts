@@ -54,6 +54,7 @@ function isEventStream(request: IncomingMessage): boolean {
 export function createLiveUpdates(deps: AppDeps): LiveUpdates {
   const poller = createPoller({
     db: deps.pool,
+    ...(deps.reads ? { reads: deps.reads } : {}),
     pollIntervalMs: deps.config.pollIntervalMs,
     logger: deps.logger,
     ...(deps.live?.maxBackoffMs === undefined ? {} : { maxBackoffMs: deps.live.maxBackoffMs }),

@@ -42,8 +42,8 @@ export interface TestAppOptions {
 export type TestApp = App & { logger: RecordingLogger };
 
 /**
- * The app on a test database, with the environment the test gives (API_TOKENS=test-token
- * unless said otherwise). The database was migrated by createTestDatabase: the app itself never
+ * The app on a test database, with the environment the test gives (API_TOKENS=test-token and
+ * WRITE_RATE_LIMIT=0 unless said otherwise). The database was migrated by createTestDatabase: the app itself never
  * migrates, nor flips the event scheduler.
  */
 export function testApp(
@@ -51,7 +51,9 @@ export function testApp(
   env: Record<string, string> = {},
   options: TestAppOptions = {},
 ): TestApp {
-  const config = { ...loadConfig({ API_TOKENS: TOKEN, ...env }), db: t.db };
+  // A token's write budget is the service's, kept in the database across apps (and so across
+  // the tests of a file): only the tests about it turn it on, with WRITE_RATE_LIMIT.
+  const config = { ...loadConfig({ API_TOKENS: TOKEN, WRITE_RATE_LIMIT: '0', ...env }), db: t.db };
   const logger = recordingLogger();
   const app = buildApp({
     pool: options.pool ?? t.pool,
