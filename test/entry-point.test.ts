@@ -98,6 +98,7 @@ describe('npm run build', () => {
       'options.js',
       'print-schema.js',
       'serve.js',
+      'workers.js',
     ]);
     const packageJson = JSON.parse(await readFile(join(build.root, 'package.json'), 'utf8'));
     const runtime = new Set(Object.keys(packageJson.dependencies));
