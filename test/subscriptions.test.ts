@@ -295,7 +295,7 @@ describe('Subscription', () => {
 
   it('costs the same statements per poll and one execution per event for 1 and for 500 subscribers', async () => {
     const counters = () => {
-      const { poller: feed, execution } = app.liveStats();
+      const { poller: feed, execution, graphqlWs } = app.liveStats();
       return {
         statements: counted.count(),
         feedStatements: feed.statements,
@@ -303,6 +303,8 @@ describe('Subscription', () => {
         loads: feed.loads,
         executions: execution.executions,
         deliveries: execution.deliveries,
+        serialisations: graphqlWs.serialisations,
+        written: graphqlWs.written,
       };
     };
     const delta = (before: ReturnType<typeof counters>, after: ReturnType<typeof counters>) => {
@@ -358,6 +360,10 @@ describe('Subscription', () => {
     }
     expect(forOne.deliveries).toBe(2);
     expect(forMany.deliveries).toBe(1000);
+    // Each city's window serialised once, and written to each of the 500 subscribers.
+    expect(forMany.serialisations).toBe(2);
+    expect(forMany.written).toBe(1000);
+    expect(app.liveStats().graphqlWs).toMatchObject({ subscriptions: 500, unflushed: 0 });
     const values = many.map((received) => received.results.slice(-2));
     for (const value of values) expect(value).toEqual(values[0]);
   });

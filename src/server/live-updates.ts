@@ -7,7 +7,12 @@ import {
   type InitialContext,
 } from '../context/context.js';
 import { ConnectionLimit } from '../live/connection-limit.js';
-import { type GraphqlWsEndpoint, mountGraphqlWs } from '../live/graphql-ws-server.js';
+import {
+  type GraphqlWsEndpoint,
+  type GraphqlWsStats,
+  mountGraphqlWs,
+} from '../live/graphql-ws-server.js';
+import { databaseErrorRewriter } from '../plugins/use-database-errors.js';
 import { type SharedExecutionStats, useSharedExecution } from '../plugins/use-shared-execution.js';
 import { createPoller, type Poller, type PollerStats } from '../poller/poller.js';
 
@@ -15,6 +20,8 @@ import { createPoller, type Poller, type PollerStats } from '../poller/poller.js
 export interface LiveStats {
   readonly poller: PollerStats;
   readonly execution: SharedExecutionStats;
+  /** graphql-ws's pushed subscriptions: serialisations, frames and writes of their results. */
+  readonly graphqlWs: GraphqlWsStats;
   readonly connections: {
     /** Open WebSockets. */
     readonly webSockets: number;
@@ -59,6 +66,8 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
     // Fresh loaders per event: a subscription's own loaders would serve its first event forever.
     // (The copy also gives each event's execution a history budget of its own.)
     executionContext: (context) => ({ ...context, loaders: freshLoaders(context) }),
+    // Once per shared result rather than once per subscriber (see use-database-errors.ts).
+    finalize: databaseErrorRewriter(deps.logger),
   });
   const limit = new ConnectionLimit(deps.config.maxConnections);
   const eventStreams = new Set<ServerResponse>();
@@ -74,6 +83,7 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
         limit,
         keepAliveMs: deps.live?.keepAliveMs ?? 12_000,
         maxPayloadBytes: deps.config.maxBodyBytes,
+        streams: sharing,
       });
     },
     admit(request, response) {
@@ -97,6 +107,13 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
     stats: () => ({
       poller: poller.stats(),
       execution: sharing.stats(),
+      graphqlWs: ws?.stats() ?? {
+        subscriptions: 0,
+        serialisations: 0,
+        frames: 0,
+        written: 0,
+        unflushed: 0,
+      },
       connections: {
         webSockets: ws?.connections() ?? 0,
         eventStreams: eventStreams.size,
