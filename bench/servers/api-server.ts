@@ -3,7 +3,13 @@ import { createLogger } from 'graphql-yoga';
 import { loadConfig } from '../../src/config/config.js';
 import { createApiPool } from '../../src/db/pool.js';
 import { buildApp } from '../../src/server/app.js';
-import { memoryAfterGc, profileRequests, sendReady, serveRequests } from '../lib/child-rpc.js';
+import {
+  memoryAfterGc,
+  processRequests,
+  profileRequests,
+  sendReady,
+  serveRequests,
+} from '../lib/child-rpc.js';
 import { countStatements } from '../lib/counting-pool.js';
 
 /**
@@ -23,6 +29,7 @@ const { port } = await app.start(0, '127.0.0.1');
 
 serveRequests({
   ...profileRequests,
+  ...processRequests,
   memory: () => memoryAfterGc(),
   statements: () => counted.statements(),
   liveStats: () => app.liveStats(),
