@@ -230,7 +230,7 @@ describe('Subscription', () => {
 
   it('costs the same statements per poll and one execution per event for 1 and for 500 subscribers', async () => {
     const counters = () => {
-      const { poller: feed, execution } = liveStats();
+      const { poller: feed, execution, graphqlWs } = liveStats();
       return {
         statements: counted.statements.length,
         feedStatements: feed.statements,
@@ -238,6 +238,8 @@ describe('Subscription', () => {
         loads: feed.loads,
         executions: execution.executions,
         deliveries: execution.deliveries,
+        serialisations: graphqlWs.serialisations,
+        written: graphqlWs.written,
       };
     };
     const delta = (before: ReturnType<typeof counters>, after: ReturnType<typeof counters>) => {
@@ -293,6 +295,10 @@ describe('Subscription', () => {
     }
     expect(forOne.deliveries).toBe(2);
     expect(forMany.deliveries).toBe(1000);
+    // Each city's window serialised once, and written to each of the 500 subscribers.
+    expect(forMany.serialisations).toBe(2);
+    expect(forMany.written).toBe(1000);
+    expect(liveStats().graphqlWs).toMatchObject({ subscriptions: 500, unflushed: 0 });
     const values = many.map((received) => received.results.slice(-2));
     for (const value of values) expect(value).toEqual(values[0]);
   });

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { getHeapCodeStatistics } from 'node:v8';
 
 /**
@@ -78,5 +79,32 @@ export const profileRequests = {
     profiler.disconnect();
     profiler = undefined;
     return profile;
+  },
+};
+
+/**
+ * What a process may hold and what it used: its limit of open files (ulimit -n, from
+ * /proc/self/limits on Linux; null where it cannot be read), each socket taking one, and its CPU
+ * time so far in ms (user and system), for the share of a measurement it was busy.
+ */
+export const processRequests = {
+  openFilesLimit(): number | null {
+    try {
+      const line = readFileSync('/proc/self/limits', 'utf8')
+        .split('\n')
+        .find((l) => l.startsWith('Max open files'));
+      const soft = line?.split(/\s{2,}/)[1];
+      return soft === undefined
+        ? null
+        : soft === 'unlimited'
+          ? Number.MAX_SAFE_INTEGER
+          : Number(soft);
+    } catch {
+      return null;
+    }
+  },
+  cpuMs(): number {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
   },
 };

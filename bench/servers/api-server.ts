@@ -4,7 +4,13 @@ import { loadConfig } from '../../src/config/config.js';
 import { createApiPool } from '../../src/db/pool.js';
 import { createReadRouting } from '../../src/db/read-routing.js';
 import { buildApp } from '../../src/server/app.js';
-import { memoryAfterGc, profileRequests, sendReady, serveRequests } from '../lib/child-rpc.js';
+import {
+  memoryAfterGc,
+  processRequests,
+  profileRequests,
+  sendReady,
+  serveRequests,
+} from '../lib/child-rpc.js';
 import { countStatements } from '../lib/counting-pool.js';
 
 /**
@@ -29,6 +35,7 @@ const { port } = await app.start(0, '127.0.0.1');
 
 serveRequests({
   ...profileRequests,
+  ...processRequests,
   memory: () => memoryAfterGc(),
   // CPU time of this process so far (user and system, µs): what a sequence of requests cost it.
   cpuUsage: () => process.cpuUsage(),

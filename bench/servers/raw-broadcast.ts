@@ -1,10 +1,17 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { writeHeapSnapshot } from 'node:v8';
 import type { RowDataPacket } from 'mysql2/promise';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { loadConfig } from '../../src/config/config.js';
 import { createPool } from '../../src/db/pool.js';
-import { memoryAfterGc, profileRequests, sendReady, serveRequests } from '../lib/child-rpc.js';
+import {
+  memoryAfterGc,
+  processRequests,
+  profileRequests,
+  sendReady,
+  serveRequests,
+} from '../lib/child-rpc.js';
 import { countStatements } from '../lib/counting-pool.js';
 
 /**
@@ -12,9 +19,10 @@ import { countStatements } from '../lib/counting-pool.js';
  * GraphQL. It speaks just enough of the graphql-transport-ws protocol for the same client
  * (connection_init → connection_ack, subscribe with variables { cities: [name] }), polls
  * MariaDB for the current run every POLL_INTERVAL_MS, and when it changes loads the run's rows
- * once, makes each city's "next" message once, and writes those same bytes to every socket of the
- * city. Started by the fan-out scenario; configuration from the environment (DB_*,
- * POLL_INTERVAL_MS).
+ * once, makes each city's "next" message once (its UTF-8 bytes, so that nothing is encoded again
+ * per socket), and writes those same bytes to every socket of the city with ws's send, which
+ * frames them for each socket. Started by the fan-out scenario; configuration from the
+ * environment (DB_*, POLL_INTERVAL_MS).
  */
 
 const config = loadConfig();
@@ -22,18 +30,22 @@ const counted = countStatements(createPool(config.db, 2));
 const pool = counted.pool;
 const socketsOf = new Map<string, Set<WebSocket>>();
 /** The current run's message per city, ready to send. */
-let messages = new Map<string, string>();
+let messages = new Map<string, Buffer>();
+/** A text frame, as graphql-ws sends its messages (ws would send a Buffer as binary). */
+const TEXT = { binary: false };
 let currentRun: number | undefined;
 
-function nextMessage(id: string, city: string, pollutants: unknown[]): string {
-  return JSON.stringify({
-    id,
-    type: 'next',
-    payload: { data: { airQuality: { city: { name: city }, pollutants } } },
-  });
+function nextMessage(id: string, city: string, pollutants: unknown[]): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      id,
+      type: 'next',
+      payload: { data: { airQuality: { city: { name: city }, pollutants } } },
+    }),
+  );
 }
 
-async function loadRun(runId: number): Promise<Map<string, string>> {
+async function loadRun(runId: number): Promise<Map<string, Buffer>> {
   const [rows] = await pool.query<RowDataPacket[]>(
     `/* loadRun */ SELECT c.name AS city, UPPER(q.pollutant) AS parameter, q.average
      FROM city_air_quality q JOIN city c ON c.id = q.city_id
@@ -62,7 +74,7 @@ async function poll(): Promise<void> {
   for (const [city, sockets] of socketsOf) {
     const message = messages.get(city);
     if (message === undefined) continue;
-    for (const socket of sockets) socket.send(message);
+    for (const socket of sockets) socket.send(message, TEXT);
   }
 }
 
@@ -90,7 +102,7 @@ wss.on('connection', (socket) => {
       sockets.add(socket);
       socketsOf.set(city, sockets);
       const current = messages.get(city);
-      if (current !== undefined) socket.send(current);
+      if (current !== undefined) socket.send(current, TEXT);
     }
   });
   socket.on('close', () => {
@@ -105,7 +117,9 @@ server.listen(0, '127.0.0.1', () => {
 
 serveRequests({
   ...profileRequests,
+  ...processRequests,
   memory: () => memoryAfterGc(),
+  heapSnapshot: (args) => writeHeapSnapshot(args.path as string),
   statements: () => counted.statements(),
   subscribers: () => [...socketsOf.values()].reduce((sum, set) => sum + set.size, 0),
 });

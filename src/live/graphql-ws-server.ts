@@ -1,25 +1,33 @@
 import type { Server } from 'node:http';
-import {
-  type ExecutionArgs,
-  type ExecutionResult,
-  type FormattedExecutionResult,
-  GraphQLError,
-} from 'graphql';
-import type { ServerOptions, SubscribePayload } from 'graphql-ws';
-import { useServer } from 'graphql-ws/use/ws';
+import { handleProtocols } from 'graphql-ws';
 import type { YogaServerInstance } from 'graphql-yoga';
 import { type WebSocket, WebSocketServer } from 'ws';
 import type { Context, InitialContext } from '../context/context.js';
-import { tooManySubscriptions } from '../errors/expected-errors.js';
 import type { ConnectionLimit } from './connection-limit.js';
-import { sharedPayloadJson } from './shared-payload-json.js';
+import { FanOutCounters, GraphqlWsConnection, type PushStreams } from './graphql-ws-connection.js';
+import { KeepAlive } from './keep-alive.js';
+import { NextFrames } from './next-frames.js';
 
 /** "Try Again Later" (RFC 6455 registry): sent to a socket refused by the connection cap. */
 export const CLOSE_TRY_AGAIN_LATER = 1013;
 
+export interface GraphqlWsStats {
+  /** Open subscriptions whose results are pushed. */
+  readonly subscriptions: number;
+  /** Payloads serialised: once per shared result, whatever the number of subscribers. */
+  readonly serialisations: number;
+  /** Frames made: once per shared result and id. */
+  readonly frames: number;
+  /** `next` messages written to sockets. */
+  readonly written: number;
+  /** Written frames that their socket has not taken yet: slow clients' subscriptions. */
+  readonly unflushed: number;
+}
+
 export interface GraphqlWsEndpoint {
   /** Open WebSockets. */
   connections(): number;
+  stats(): GraphqlWsStats;
   /**
    * Closes every socket ("1001 Going away") and the WebSocket server; sockets whose peer does not
    * answer the close within graceMs are cut.
@@ -27,77 +35,19 @@ export interface GraphqlWsEndpoint {
   close(graceMs: number): Promise<void>;
 }
 
-type OperationResult = ReturnType<NonNullable<ServerOptions['execute']>>;
-
-/** The arguments of one operation, with the enveloped functions that run it. */
-type Enveloped = ExecutionArgs & {
-  execute: (args: ExecutionArgs) => OperationResult;
-  subscribe: (args: ExecutionArgs) => OperationResult;
-};
-
 /**
- * Errors as a WebSocket client should see them: without extensions.http, the status and headers
- * an error asks of an HTTP response (Yoga drops it from HTTP bodies likewise). Undefined when
- * there is nothing to drop, so that graphql-ws sends the result as it is.
- */
-function withoutHttpExtensions(result: ExecutionResult): FormattedExecutionResult | undefined {
-  if (!result.errors?.some((error) => error.extensions?.http !== undefined)) return undefined;
-  return {
-    ...result,
-    errors: result.errors.map((error) => {
-      const { http: _http, ...extensions } = error.extensions ?? {};
-      const formatted = error.toJSON();
-      return Object.keys(extensions).length > 0
-        ? { ...formatted, extensions }
-        : { ...formatted, extensions: undefined };
-    }),
-  };
-}
-
-/** The same for an error that refuses an operation before it runs (syntax, validation, limits). */
-function withoutHttpExtension(error: GraphQLError): GraphQLError {
-  if (error.extensions?.http === undefined) return error;
-  const { http: _http, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, {
-    nodes: error.nodes ?? null,
-    source: error.source ?? null,
-    positions: error.positions ?? null,
-    path: error.path ?? null,
-    originalError: error.originalError ?? null,
-    extensions,
-  });
-}
-
-/**
- * Raises one socket's message limit. ws has one maxPayload per server, checked by each socket's
- * receiver as the frames arrive (before a message is buffered whole); the receiver keeps it in
- * _maxPayload (ws 8, without permessage-deflate, which this server leaves off). Pinned by
- * test/anonymous-writes.test.ts: an anonymous socket closes with 1009 past the anonymous limit,
- * one with a valid token sends a batch.
- */
-function allowLargeMessages(socket: WebSocket, bytes: number): void {
-  const receiver = (socket as unknown as { _receiver?: { _maxPayload?: unknown } })._receiver;
-  if (typeof receiver?._maxPayload !== 'number') {
-    throw new Error('ws: the socket has no receiver limit to raise (has ws changed?)');
-  }
-  receiver._maxPayload = bytes;
-}
-
-/**
- * graphql-ws (the graphql-transport-ws protocol) on the HTTP server's own port and GraphQL path.
- * Every operation goes through yoga.getEnveloped, as graphql-yoga's graphql-ws example does, so
- * WebSocket operations get the plugins (shared execution, masked errors) and the context factory
- * (Authorization from connectionParams) that HTTP requests get.
- *
- * Messages of a socket are bounded as request bodies are: MAX_ANONYMOUS_BODY_BYTES until its
- * connection_init holds a valid token, MAX_BODY_BYTES after.
- *
- * Each socket runs at most maxOperationsPerSocket operations at once; a subscribe past it is
- * refused with TOO_MANY_SUBSCRIPTIONS, on that operation only.
+ * graphql-ws (the graphql-transport-ws protocol) on the HTTP server's own port and GraphQL path:
+ * graphql-ws's adapter for ws (graphql-ws/use/ws) adjusted to fan out. Each socket speaks the
+ * protocol in a GraphqlWsConnection; subscriptions that shared execution pushes get each result
+ * as a frame made once per result and id (NextFrames).
  *
  * Sockets beyond the limit are accepted and closed at once with 1013 and a reason a person can
  * read: a refused HTTP upgrade would reach a browser as a bare, unexplained failure. The server
- * pings every keepAliveMs and drops a socket whose pong does not come back within as long.
+ * pings every socket every keepAliveMs and drops one whose pong does not come back within as
+ * long. Messages of a socket are bounded as request bodies are: maxAnonymousPayloadBytes until
+ * its connection_init holds a valid token, maxPayloadBytes after; a larger one closes the socket
+ * with 1009 (ws does). Each socket runs at most maxOperationsPerSocket operations at once; a
+ * subscribe past it is refused with TOO_MANY_SUBSCRIPTIONS, on that operation only.
  */
 export function mountGraphqlWs(
   server: Server,
@@ -107,7 +57,7 @@ export function mountGraphqlWs(
     limit: ConnectionLimit;
     keepAliveMs: number;
     /**
-     * The largest message accepted from a socket whose connectionParams hold a valid token, as
+     * The largest message accepted from a socket whose connection_init holds a valid token, as
      * MAX_BODY_BYTES is for HTTP; larger ones close with 1009.
      */
     maxPayloadBytes: number;
@@ -117,67 +67,67 @@ export function mountGraphqlWs(
     isWriter: (connectionParams: Readonly<Record<string, unknown>> | undefined) => boolean;
     /** Operations one socket may run at once (MAX_SUBSCRIPTIONS_PER_CONNECTION). */
     maxOperationsPerSocket: number;
+    /** Shared execution: the streams whose results are pushed. */
+    streams: PushStreams;
+    /** How long a socket may stay without connection_init. Default 3 s, as graphql-ws. */
+    connectionInitWaitMs?: number;
   },
 ): GraphqlWsEndpoint {
+  // No compression: frames are written to the TCP socket as they are made, and ws writes its own
+  // synchronously only when it does not compress.
   const wss = new WebSocketServer({
     noServer: true,
+    // Every socket starts anonymous; one whose connection_init holds a valid token gets the
+    // larger limit (GraphqlWsConnection).
     maxPayload: Math.min(options.maxAnonymousPayloadBytes, options.maxPayloadBytes),
+    perMessageDeflate: false,
+    handleProtocols,
+    // The sockets are tracked here (connections), with their protocol state.
+    clientTracking: false,
   });
-  const payloads = sharedPayloadJson({ format: withoutHttpExtensions });
-  const served = useServer(
-    {
-      jsonMessageReplacer: payloads.replacer,
-      // A socket is anonymous until its connection_init shows a valid token: only then may its
-      // messages be as large as a batch.
-      onConnect: (ctx) => {
-        if (options.isWriter(ctx.connectionParams)) {
-          allowLargeMessages(ctx.extra.socket, options.maxPayloadBytes);
-        }
-      },
-      execute: (args) => (args as Enveloped).execute(args),
-      subscribe: (args) => (args as Enveloped).subscribe(args),
-      onNext: (_ctx, _id, _payload, _args, result) => payloads.payloadFor(result),
-      onSubscribe: async (ctx, _id, params: SubscribePayload) => {
-        // graphql-ws has entered this operation already: it counts. Queries and mutations count
-        // while they run too. Refused on this operation only: the socket and its others go on.
-        if (Object.keys(ctx.subscriptions).length > options.maxOperationsPerSocket) {
-          return [tooManySubscriptions(options.maxOperationsPerSocket)];
-        }
-        const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params,
-        });
-        let document: ExecutionArgs['document'];
-        try {
-          document = parse(params.query);
-        } catch (error) {
-          // A syntax error is the client's: answer it on this operation, keep the socket.
-          if (error instanceof GraphQLError) return [withoutHttpExtension(error)];
-          throw error;
-        }
-        const errors = validate(schema, document);
-        if (errors.length > 0) return errors.map(withoutHttpExtension);
-        const args: Enveloped = {
-          schema,
-          operationName: params.operationName,
-          document,
-          variableValues: params.variables,
-          contextValue: await contextFactory(),
-          execute,
-          subscribe,
-        };
-        return args;
-      },
-    },
-    wss,
-    options.keepAliveMs,
-  );
+  const frames = new NextFrames();
+  const counters = new FanOutCounters();
+  const connections = new Map<WebSocket, GraphqlWsConnection>();
+  const keepAlive = new KeepAlive(options.keepAliveMs);
+  const connectionOptions = {
+    yoga,
+    streams: options.streams,
+    frames,
+    counters,
+    connectionInitWaitMs: options.connectionInitWaitMs ?? 3_000,
+    isProd: process.env.NODE_ENV === 'production',
+    maxOperations: options.maxOperationsPerSocket,
+    maxWriterPayloadBytes: options.maxPayloadBytes,
+    isWriter: options.isWriter,
+  };
+
+  // One listener of each kind for every socket (the socket is `this`): nothing per socket but the
+  // connection itself.
+  function onMessage(this: WebSocket, data: Buffer | ArrayBuffer | Buffer[]) {
+    connections.get(this)?.received(String(data));
+  }
+  function onPong(this: WebSocket) {
+    const connection = connections.get(this);
+    if (connection) connection.awaitingPong = false;
+  }
+  function onError(this: WebSocket, error: Error) {
+    connections.get(this)?.failed(error);
+  }
+  function onClose(this: WebSocket) {
+    const connection = connections.get(this);
+    connections.delete(this);
+    options.limit.release();
+    if (connection) {
+      keepAlive.remove(connection);
+      connection.closed();
+    }
+  }
 
   server.on('upgrade', (request, socket, head) => {
-    const { pathname } = new URL(request.url ?? '/', 'http://localhost');
-    if (pathname !== options.path) {
+    // The path without its query (a request target is origin-form here: /graphql?...).
+    const url = request.url ?? '/';
+    const query = url.indexOf('?');
+    if ((query === -1 ? url : url.slice(0, query)) !== options.path) {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       return;
     }
@@ -186,20 +136,39 @@ export function mountGraphqlWs(
         ws.close(CLOSE_TRY_AGAIN_LATER, options.limit.reason);
         return;
       }
-      ws.once('close', () => options.limit.release());
-      payloads.wrapSend(ws);
-      wss.emit('connection', ws, request);
+      const connection = new GraphqlWsConnection(ws, socket, connectionOptions);
+      connections.set(ws, connection);
+      ws.on('message', onMessage);
+      ws.on('pong', onPong);
+      ws.on('error', onError);
+      ws.once('close', onClose);
+      keepAlive.add(connection);
     });
   });
 
   return {
-    connections: () => wss.clients.size,
+    connections: () => connections.size,
+    stats: () => ({
+      subscriptions: counters.subscriptions,
+      ...frames.stats(),
+      written: counters.written,
+      unflushed: counters.unflushed,
+    }),
     close: async (graceMs) => {
+      keepAlive.stop();
+      const sockets = [...connections.keys()];
+      const closed = Promise.all(
+        sockets.map((ws) => new Promise<void>((resolve) => ws.once('close', () => resolve()))),
+      );
+      for (const ws of sockets) ws.close(1001, 'Going away');
       const cut = setTimeout(() => {
-        for (const ws of wss.clients) ws.terminate();
+        for (const ws of connections.keys()) ws.terminate();
       }, graceMs);
       try {
-        await served.dispose();
+        await closed;
+        await new Promise<void>((resolve, reject) =>
+          wss.close((error) => (error ? reject(error) : resolve())),
+        );
       } finally {
         clearTimeout(cut);
       }

@@ -8,6 +8,13 @@ import {
 import { handleStreamOrSingleExecutionResult, type Plugin, type YogaLogger } from 'graphql-yoga';
 import { classifyDatabaseError, type Unavailability } from '../db/database-unavailable.js';
 import type { ErrorCode } from '../errors/expected-errors.js';
+import { SharedStream } from './use-shared-execution.js';
+
+/** What names an operation: its document and, when it holds several, the operation's name. */
+interface OperationArgs {
+  readonly document: DocumentNode;
+  readonly operationName?: string | null | undefined;
+}
 
 /** What a client is told to wait before trying again, in seconds (also the Retry-After header). */
 export const DATABASE_RETRY_AFTER_SECONDS = 5;
@@ -35,17 +42,19 @@ function messageFor(unavailability: Unavailability, operation: OperationTypeNode
  * warning in the log rather than a stack trace. Any other error is left alone, for Yoga to mask
  * and log.
  *
- * It rewrites execution results, so it covers both executors (graphql-js for queries, graphql-jit
- * for mutations: use-compiled-mutations.ts) and every event of a subscription; listed before
- * Yoga's masking, which then lets the rewritten errors through.
+ * The rewrite of one operation's results: the result itself when nothing is to be rewritten.
+ * useDatabaseErrors applies it to queries and mutations; shared execution applies it once to each
+ * shared result of a subscription's event (see use-shared-execution.ts), instead of once per
+ * subscriber.
  */
-export function useDatabaseErrors(logger: YogaLogger): Plugin {
-  const rewrite = (
-    result: ExecutionResult,
-    operation: OperationTypeNode | undefined,
-    name: string,
-  ): ExecutionResult | null => {
-    if (!result.errors?.length) return null;
+export function databaseErrorRewriter(
+  logger: YogaLogger,
+): (result: ExecutionResult, args: OperationArgs) => ExecutionResult {
+  return (result, args) => {
+    if (!result.errors?.length) return result;
+    const ast = getOperationAST(args.document, args.operationName);
+    const operation = ast?.operation;
+    const name = ast?.name?.value ?? '(anonymous)';
     let changed = false;
     const errors = result.errors.map((error) => {
       const unavailability = classifyDatabaseError(error.originalError);
@@ -69,23 +78,32 @@ export function useDatabaseErrors(logger: YogaLogger): Plugin {
         },
       });
     });
-    return changed ? { ...result, errors } : null;
+    return changed ? { ...result, errors } : result;
   };
+}
 
+/**
+ * The rewrite as an envelop plugin, for both executors (graphql-js for queries, graphql-jit for
+ * mutations: use-compiled-mutations.ts) and for the result of starting a subscription; listed
+ * before Yoga's masking, which then lets the rewritten errors through. A subscription's events are
+ * rewritten by shared execution when its stream is shared (the app's always are): the plugin
+ * wraps only the streams that are not, each event then rewritten for each subscriber.
+ */
+export function useDatabaseErrors(logger: YogaLogger): Plugin {
+  const rewrite = databaseErrorRewriter(logger);
   /** A handler that rewrites every result of one operation (one, or each event of a stream). */
-  const rewriting = (args: { document: DocumentNode; operationName?: string | null }) => {
-    const ast = getOperationAST(args.document, args.operationName);
-    const operation = ast?.operation;
-    const name = ast?.name?.value ?? '(anonymous)';
-    return (payload: Parameters<typeof handleStreamOrSingleExecutionResult>[0]) =>
+  const rewriting =
+    (args: OperationArgs) => (payload: Parameters<typeof handleStreamOrSingleExecutionResult>[0]) =>
       handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
-        const rewritten = rewrite(result, operation, name);
-        if (rewritten) setResult(rewritten);
+        const rewritten = rewrite(result, args);
+        if (rewritten !== result) setResult(rewritten);
       });
-  };
 
   return {
     onExecute: ({ args }) => ({ onExecuteDone: rewriting(args) }),
-    onSubscribe: ({ args }) => ({ onSubscribeResult: rewriting(args) }),
+    onSubscribe: ({ args }) => ({
+      onSubscribeResult: (payload) =>
+        payload.result instanceof SharedStream ? undefined : rewriting(args)(payload),
+    }),
   };
 }

@@ -33,7 +33,7 @@ export class Listeners {
   get events(): number {
     return this.#events;
   }
-  /** Streams whose consumer waits in next(). */
+  /** Streams whose consumer waits for an item (in next(), or ready to take one pushed). */
   get waiting(): number {
     let waiting = 0;
     for (const listener of this.#all) if (listener.queue.waiting) waiting += 1;

@@ -52,7 +52,7 @@ export type { Snapshot } from './snapshot.js';
 export interface PollerStats {
   /** Open streams (subscriptions) listening to the poller. */
   readonly listeners: number;
-  /** Streams whose consumer waits in next(). */
+  /** Streams whose consumer waits for an item (in next(), or ready to take one pushed). */
   readonly waiting: number;
   /** A poll is scheduled. */
   readonly timerActive: boolean;

@@ -11,7 +11,12 @@ import {
 } from '../context/context.js';
 import type { ErrorCode } from '../errors/expected-errors.js';
 import { ConnectionLimit } from '../live/connection-limit.js';
-import { type GraphqlWsEndpoint, mountGraphqlWs } from '../live/graphql-ws-server.js';
+import {
+  type GraphqlWsEndpoint,
+  type GraphqlWsStats,
+  mountGraphqlWs,
+} from '../live/graphql-ws-server.js';
+import { databaseErrorRewriter } from '../plugins/use-database-errors.js';
 import { type SharedExecutionStats, useSharedExecution } from '../plugins/use-shared-execution.js';
 import { createPoller, type Poller, type PollerStats } from '../poller/poller.js';
 
@@ -19,6 +24,8 @@ import { createPoller, type Poller, type PollerStats } from '../poller/poller.js
 export interface LiveStats {
   readonly poller: PollerStats;
   readonly execution: SharedExecutionStats;
+  /** graphql-ws's pushed subscriptions: serialisations, frames and writes of their results. */
+  readonly graphqlWs: GraphqlWsStats;
   readonly connections: {
     /** Open WebSockets. */
     readonly webSockets: number;
@@ -64,6 +71,8 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
     // Fresh loaders per event: a subscription's own loaders would serve its first event forever.
     // (The copy also gives each event's execution a history budget of its own.)
     executionContext: (context) => ({ ...context, loaders: freshLoaders(context) }),
+    // Once per shared result rather than once per subscriber (see use-database-errors.ts).
+    finalize: databaseErrorRewriter(deps.logger),
   });
   const limit = new ConnectionLimit(deps.config.maxConnections);
   const writeAccessOf = createWriteAccessCheck(deps.config.apiTokens);
@@ -87,6 +96,7 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
           writeAccessOf(authorizationOf({ ...(connectionParams ? { connectionParams } : {}) }))
             .writeAccess === 'token',
         maxOperationsPerSocket: deps.config.maxSubscriptionsPerConnection,
+        streams: sharing,
       });
     },
     admit(request, response) {
@@ -132,6 +142,13 @@ export function createLiveUpdates(deps: AppDeps): LiveUpdates {
     stats: () => ({
       poller: poller.stats(),
       execution: sharing.stats(),
+      graphqlWs: ws?.stats() ?? {
+        subscriptions: 0,
+        serialisations: 0,
+        frames: 0,
+        written: 0,
+        unflushed: 0,
+      },
       connections: {
         webSockets: ws?.connections() ?? 0,
         eventStreams: eventStreams.size,
