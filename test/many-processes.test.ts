@@ -214,6 +214,16 @@ describe('two API processes over a primary and its replica', () => {
          MASTER_USER = 'root', MASTER_PASSWORD = '', MASTER_USE_GTID = current_pos`,
     );
     await pair.onPrimary('START SLAVE');
+    // What the new primary logged (its ALTER EVENT ... ENABLE among it) is applied here first:
+    // otherwise a replicated ALTER could land after the local ones below, in either order.
+    const [newPrimary] = await pair.onReplica<RowDataPacket[]>(
+      'SELECT @@GLOBAL.gtid_binlog_pos AS pos',
+    );
+    const [waited] = await pair.onPrimary<RowDataPacket[]>(
+      'SELECT MASTER_GTID_WAIT(?, 30) AS result',
+      [newPrimary?.pos ?? ''],
+    );
+    expect(Number(waited?.result)).toBe(0);
     await pair.onPrimary('ALTER EVENT belair.refresh_air_quality DISABLE ON SLAVE');
     await pair.onPrimary('ALTER EVENT belair.purge_old_data DISABLE ON SLAVE');
     await pair.onPrimary('SET GLOBAL event_scheduler = OFF');
@@ -236,9 +246,10 @@ describe('two API processes over a primary and its replica', () => {
         { name: 'purge_old_data', status: 'ENABLED', originator: 2 },
         { name: 'refresh_air_quality', status: 'ENABLED', originator: 2 },
       ]);
+      // Marked on the old primary itself, which is then their originator there.
       expect(await originators(pair.onPrimary)).toEqual([
-        { name: 'purge_old_data', status: 'SLAVESIDE_DISABLED', originator: 2 },
-        { name: 'refresh_air_quality', status: 'SLAVESIDE_DISABLED', originator: 2 },
+        { name: 'purge_old_data', status: 'SLAVESIDE_DISABLED', originator: 1 },
+        { name: 'refresh_air_quality', status: 'SLAVESIDE_DISABLED', originator: 1 },
       ]);
       // Every run is there, and new ones are made on the new primary and delivered.
       const [client] = subscribers(api, 1);

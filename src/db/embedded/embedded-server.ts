@@ -143,6 +143,7 @@ async function startSupervisor(
   const spec: SupervisorSpec = {
     mariadbd: binaries.mariadbd,
     dataDir: paths.dataDir,
+    tmpDir: paths.tmpDir,
     serverSocket: paths.serverSocket,
     supervisorSocket: paths.supervisorSocket,
     state: paths.state,

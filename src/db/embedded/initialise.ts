@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { chmod, mkdir, rename, rm, stat } from 'node:fs/promises';
+import { chmod, chown, mkdir, rename, rm, stat } from 'node:fs/promises';
 import { dirname, relative } from 'node:path';
 import { promisify } from 'node:util';
 import type { MariadbBinaries } from './binaries.js';
@@ -75,12 +75,17 @@ export async function initialiseDataDir(
       );
     }
   }
+  // At every start: a data directory made before the server had a temporary folder of its own
+  // gets one too.
+  await mkdir(paths.tmpDir, { recursive: true });
+  if (user) await chown(paths.tmpDir, user.uid, user.gids[0] ?? user.uid);
   if (await exists(`${paths.dataDir}/mysql`)) return false;
   const draft = `${paths.dataDir}.new`;
   await rm(draft, { recursive: true, force: true });
   const args = [
     '--no-defaults',
     `--datadir=${draft}`,
+    `--tmpdir=${paths.tmpDir}`,
     // root may log in over TCP without a password: the same defaults as a local MariaDB.
     '--auth-root-authentication-method=normal',
     '--skip-test-db',

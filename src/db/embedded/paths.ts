@@ -13,6 +13,12 @@ export interface EmbeddedPaths {
   readonly dataRoot: string;
   /** `.data/mariadb/`: the server's data directory, kept from one start to the next. */
   readonly dataDir: string;
+  /**
+   * `.data/mariadb.tmp/`: the server's temporary folder. Not the system's: a server starting (or
+   * installing) in a temporary folder another server uses has been seen to delete that server's
+   * temporary tables under it.
+   */
+  readonly tmpDir: string;
   /** Held while a process initialises or starts the server, so that only one does. */
   readonly lock: string;
   /** The running instance, written by its supervisor: pids, port, version. */
@@ -45,6 +51,7 @@ export function embeddedPaths(root: string = CHECKOUT): EmbeddedPaths {
     root,
     dataRoot,
     dataDir,
+    tmpDir: join(dataRoot, 'mariadb.tmp'),
     lock: join(dataRoot, 'mariadb.lock'),
     state: join(dataRoot, 'mariadb.json'),
     supervisorSocket: socketPath(join(dataRoot, 'mariadb.sock'), root, 'supervisor.sock'),

@@ -19,6 +19,8 @@ import mysql from 'mysql2/promise';
 export interface SupervisorSpec {
   readonly mariadbd: string;
   readonly dataDir: string;
+  /** The server's own temporary folder (see EmbeddedPaths.tmpDir). */
+  readonly tmpDir: string;
   readonly serverSocket: string;
   readonly supervisorSocket: string;
   readonly state: string;
@@ -115,6 +117,7 @@ async function startServer(
       [
         '--no-defaults',
         `--datadir=${spec.dataDir}`,
+        `--tmpdir=${spec.tmpDir}`,
         `--socket=${spec.serverSocket}`,
         `--pid-file=${spec.dataDir}/mariadbd.pid`,
         `--port=${port}`,
