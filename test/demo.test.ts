@@ -39,6 +39,40 @@ describe('npm run demo', () => {
     expect(out).toContain('windows refreshed: run ');
   });
 
+  it('gives a backfill longer than a window a history: a past window every 30 minutes, the current one last', async () => {
+    await t.pool.query('DELETE FROM air_quality_run');
+    const output = captureOutput();
+    const env = {
+      DB_HOSTNAME: t.db.host,
+      DB_PORT: String(t.db.port),
+      DB_USERNAME: t.db.user,
+      DB_PASSWORD: t.db.password,
+      DB_DATABASE: t.db.database,
+      PORT: '0',
+    };
+    const argv = ['--backfill', '5', '--rate', '600', '--refresh-every', '3600', '--duration', '1'];
+    const code = await withEventScheduler('OFF', () => main(argv, { ...output, env }));
+    const { out, err } = output.text();
+    expect([code, err]).toEqual([0, '']);
+    // 5 h of data: past windows from 2 h ago (the first full 3 h) to now, every 30 minutes.
+    expect(out).toContain('history: 4 past windows, one every 30 minutes of the backfill\n');
+    const [runs] = (await t.pool.query(
+      'SELECT evaluated_at AS at, measurements FROM air_quality_run ORDER BY evaluated_at',
+    )) as unknown as [{ at: Date; measurements: number }[]];
+    expect(runs).toHaveLength(5);
+    const gaps = runs
+      .slice(1, 4)
+      .map((run, i) => run.at.getTime() - (runs[i] as { at: Date }).at.getTime());
+    expect(gaps).toEqual([1_800_000, 1_800_000, 1_800_000]);
+    // Each past window holds three hours of the backfill, as the current one does.
+    for (const run of runs) expect(run.measurements).toBeGreaterThan(0);
+    // The current run is the one after the backfill, the latest.
+    const [[current]] = (await t.pool.query(
+      'SELECT MAX(evaluated_at) AS at FROM air_quality_run',
+    )) as unknown as [[{ at: Date }]];
+    expect(Date.now() - current.at.getTime()).toBeLessThan(60_000);
+  });
+
   it('runs on real data with --feed irceline: the feed into its own API instead of the generator', async () => {
     await t.pool.query('DELETE FROM measurement');
     // The stand-in of IRCEL-CELINE, with three clean series: Antwerpen's PM10, Linkeroever's, Arts-Loi's NO2.

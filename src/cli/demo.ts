@@ -39,7 +39,8 @@ Options:
   --feed <irceline|openaq> real data from that upstream instead of generated data
   --rate <perMinute>       live measurements a minute (default 600)
   --refresh-every <s>      seconds between two refreshAirQuality calls (default 20)
-  --backfill <hours>       hours filled at the start (default 3)
+  --backfill <hours>       hours filled at the start (default 3); past 3, with a window every
+                           30 minutes of history
   --seed <text>            the generator's seed (default: a random one)
   --duration <seconds>     stop by itself after this long (default: at Ctrl-C)
   -h, --help               this text`;
@@ -115,6 +116,38 @@ export async function main(argv: string[], io: DemoIo): Promise<number> {
   );
 }
 
+/** Minutes between two windows of the history a long backfill gets. */
+const HISTORY_STEP_MINUTES = 30;
+
+/**
+ * Past windows over a backfill longer than one window: runs at past instants (refreshAirQuality
+ * with `at`), which add to history without changing what is current, so that City.history (the
+ * dashboard's 24-hour lines) has something to show from the start.
+ */
+async function fillHistory(
+  client: ReturnType<typeof createGraphqlClient>,
+  hours: number,
+  say: (text: string) => void,
+  io: DemoIo,
+): Promise<boolean> {
+  const step = HISTORY_STEP_MINUTES * 60_000;
+  const now = Date.now();
+  const instants: Date[] = [];
+  for (let at = now - (hours - 3) * 3_600_000; at < now - step / 2; at += step) {
+    instants.push(new Date(Math.floor(at / 60_000) * 60_000));
+  }
+  try {
+    for (const at of instants) await client.refreshAirQuality(at);
+  } catch (error) {
+    io.stderr.write(`history: ${(error as Error).message}\n`);
+    return false;
+  }
+  say(
+    `${clock()} history: ${instants.length} past windows, one every ${HISTORY_STEP_MINUTES} minutes of the backfill\n`,
+  );
+  return true;
+}
+
 async function demo(config: Config, args: DemoArguments, io: DemoIo): Promise<number> {
   // main() made sure there is one (a made-up one without API_TOKENS).
   const token = config.apiTokens[0] as string;
@@ -187,6 +220,9 @@ async function demo(config: Config, args: DemoArguments, io: DemoIo): Promise<nu
     if (backfill.lastError) {
       io.stderr.write(`backfill: ${backfill.lastError}\n`);
       ok = false;
+    }
+    if (args.backfillHours > 3 && !backfill.lastError) {
+      ok = (await fillHistory(client, args.backfillHours, say, io)) && ok;
     }
 
     say(
