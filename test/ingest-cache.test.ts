@@ -52,7 +52,10 @@ function stations() {
     FROM location l JOIN city c ON c.id = l.city_id ORDER BY c.name, l.name`);
 }
 
-/** The statements of the batches sent through the pool, by the name in their leading comment. */
+/**
+ * The statements of the batches sent through the pool (on its connections or on itself), by the
+ * name in their leading comment.
+ */
 function countingStatements(pool: Pool): { pool: Pool; names: string[] } {
   const names: string[] = [];
   const record = (sql: unknown) => {
@@ -80,6 +83,12 @@ function countingStatements(pool: Pool): { pool: Pool; names: string[] } {
         const value = Reflect.get(target, property, target);
         if (property === 'getConnection') {
           return async () => wrapConnection(await target.getConnection());
+        }
+        if (property === 'query') {
+          return (sql: unknown, ...rest: unknown[]) => {
+            record(sql);
+            return (value as (...a: unknown[]) => unknown).call(target, sql, ...rest);
+          };
         }
         return typeof value === 'function' ? value.bind(target) : value;
       },
@@ -273,5 +282,48 @@ describe('the cache of cities and stations', () => {
       await t.pool.query("DELETE FROM city_name WHERE city = 'Teststad'");
       await rereadCityDirectory(t.pool);
     }
+  });
+
+  it('answers a repeat of stored rows in one statement, without a transaction', async () => {
+    const counted = countingStatements(t.pool);
+    const batch = [item('Gent', 'G-1', 0, { latitude: 51.05 }), item('Gent', 'G-2', 0)];
+    await ingest(counted.pool, batch);
+    counted.names.splice(0);
+    expect(await ingest(counted.pool, batch)).toEqual({
+      received: 2,
+      inserted: 0,
+      updated: 0,
+      unchanged: 2,
+      rejected: [],
+    });
+    expect(counted.names).toEqual(['countRepeats']);
+  });
+
+  it('writes what a repeat changes: a value, an attribute or a late row another process touched', async () => {
+    const counted = countingStatements(t.pool);
+    const batch = [item('Gent', 'G-1', 5, { latitude: 51.05 }), item('Gent', 'G-2', 5)];
+    await ingest(counted.pool, batch);
+    // Another process changes a value and moves a station the batch sends coordinates of.
+    await ingest(other, [item('Gent', 'G-2', 5, { value: 99 })]);
+    await ingest(other, [item('Gent', 'G-1', 6, { latitude: 51.07 })]);
+    counted.names.splice(0);
+    expect(await ingest(counted.pool, batch)).toEqual({
+      received: 2,
+      inserted: 0,
+      updated: 1,
+      unchanged: 1,
+      rejected: [],
+    });
+    // The check found the rows changed: the batch went the usual way, in a transaction.
+    expect(counted.names.slice(0, 2)).toEqual(['countRepeats', 'beginTransaction']);
+    expect((await stations()).map((s) => [s.name, s.latitude, s.measurements])).toEqual([
+      ['G-1', 51.05, 2],
+      ['G-2', null, 1],
+    ]);
+    expect(
+      await rows('SELECT original_value AS v FROM measurement WHERE original_value = 99'),
+    ).toEqual([]);
+    // A late measurement (earlier than the latest stored, never stored) is no repeat either.
+    expect(await ingest(counted.pool, [item('Gent', 'G-2', 1)])).toMatchObject({ inserted: 1 });
   });
 });

@@ -59,7 +59,7 @@ function compareLocationKeys(a: LocationInput, b: LocationInput): number {
 }
 
 /** Whether the station as stored already says everything the batch says of it. */
-function agrees(input: LocationInput, stored: LocationInput): boolean {
+export function agreesWith(input: LocationInput, stored: LocationInput): boolean {
   return ATTRIBUTES.every((field) => input[field] === null || input[field] === stored[field]);
 }
 
@@ -130,7 +130,7 @@ async function lockLocations(
         ) {
           throw new StaleRowsError(`station ${believed.id} is not ${JSON.stringify(input.name)}`);
         }
-        if (!agrees(input, row as LocationRow)) {
+        if (!agreesWith(input, row as LocationRow)) {
           throw new StaleRowsError(`station ${believed.id} has other attributes`);
         }
         const { country: _country, cityName: _cityName, ...stored } = row;
@@ -142,7 +142,7 @@ async function lockLocations(
   for (const station of ordered) {
     const { input, believed } = station;
     const sendsNothing = ATTRIBUTES.every((field) => input[field] === null);
-    if (updateAll ? sendsNothing : agrees(input, believed)) {
+    if (updateAll ? sendsNothing : agreesWith(input, believed)) {
       shared.push(station);
       continue;
     }
