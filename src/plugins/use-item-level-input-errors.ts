@@ -117,6 +117,12 @@ function fieldNames(type: GraphQLInputObjectType): ReadonlySet<string> {
   return names;
 }
 
+function added(problems: string[] | null, problem: string): string[] {
+  if (problems === null) return [problem];
+  problems.push(problem);
+  return problems;
+}
+
 /**
  * What GraphQL's own input coercion would say of one item, field by field; null when nothing
  * (the case of nearly every item, which then costs no allocation).
@@ -131,7 +137,8 @@ function coercionProblems(item: unknown, type: GraphQLInputObjectType): string[]
   for (const name in raw) {
     // A field name is the client's text too: quoted and shortened when it is long.
     if (!names.has(name)) {
-      (problems ??= []).push(
+      problems = added(
+        problems,
         `${name.length > 40 ? quote(name) : name} is not a field of ${type.name}.`,
       );
     }
@@ -139,7 +146,7 @@ function coercionProblems(item: unknown, type: GraphQLInputObjectType): string[]
   for (const check of fieldChecks(type)) {
     const value = raw[check.name];
     if (value === undefined || value === null) {
-      if (check.required) (problems ??= []).push(`${check.name} is missing: it is required.`);
+      if (check.required) problems = added(problems, `${check.name} is missing: it is required.`);
       continue;
     }
     if (check.accepts?.(value) || !check.parseValue) continue;
@@ -148,7 +155,7 @@ function coercionProblems(item: unknown, type: GraphQLInputObjectType): string[]
     } catch (error) {
       // GraphQL's own words for what it refuses.
       const message = error instanceof GraphQLError ? error.message : String(error);
-      (problems ??= []).push(`${check.name}: ${shortMessage(message, value)}`);
+      problems = added(problems, `${check.name}: ${shortMessage(message, value)}`);
     }
   }
   return problems;
