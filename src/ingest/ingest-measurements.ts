@@ -1,32 +1,20 @@
 import type { Pool } from 'mysql2/promise';
-import { type CityKey, cityKey, ensureCities } from '../db/cities.js';
+import { type CityKey, ensureCities } from '../db/cities.js';
 import { type CityDirectory, cachedCityDirectory } from '../db/city-directory.js';
-import {
-  agreesWith,
-  ensureLocations,
-  type LocationInput,
-  locationKey,
-  StaleRowsError,
-} from '../db/locations.js';
-import {
-  type BelievedStation,
-  BULK_MIN_ROWS,
-  countRepeats,
-  type MeasurementRow,
-  type UpsertCounts,
-  upsertMeasurements,
-} from '../db/measurements.js';
+import { ensureLocations, locationKey, StaleRowsError } from '../db/locations.js';
+import { type UpsertCounts, upsertMeasurements } from '../db/measurements.js';
 import { cachedPollutants } from '../db/pollutants.js';
 import type { Queryable } from '../db/queryable.js';
 import { withTransaction } from '../db/transaction.js';
+import { citiesOf, measurementRows, planStations } from './batch-plan.js';
 import {
   type CommittedRows,
   forgetKnownRows,
-  GUESSES_SKIPPED_AFTER_A_MISS,
   type KnownRows,
   knownRowsOf,
   rememberCommitted,
 } from './known-rows.js';
+import { unchangedRepeat } from './unchanged-repeat.js';
 import {
   type MeasurementItem,
   type ValidMeasurement,
@@ -87,78 +75,6 @@ function storedCity(directory: CityDirectory, m: ValidMeasurement): ValidMeasure
   return city === m.city ? m : { ...m, city };
 }
 
-/** The cities of a batch, once each, by cityKey. */
-function citiesOf(valid: readonly ValidMeasurement[]): Map<string, CityKey> {
-  const cities = new Map<string, CityKey>();
-  for (const m of valid) {
-    const key = cityKey({ country: m.country, name: m.city });
-    if (!cities.has(key)) cities.set(key, { country: m.country, name: m.city });
-  }
-  return cities;
-}
-
-/** The stations of a batch, once each, and the station of each item, by locationKey. */
-interface StationPlan {
-  readonly stations: Map<string, LocationInput>;
-  readonly keyOfItem: readonly string[];
-  /** The latest instant of each station in the batch. */
-  readonly latest: Map<string, number>;
-}
-
-/** One entry per station; attributes sent later in the batch win, and a null never erases. */
-function planStations(
-  valid: readonly ValidMeasurement[],
-  cityIds: ReadonlyMap<string, number>,
-): StationPlan {
-  const stations = new Map<string, LocationInput>();
-  const keyOfItem: string[] = [];
-  const latest = new Map<string, number>();
-  for (const m of valid) {
-    const cityId = cityIds.get(cityKey({ country: m.country, name: m.city })) as number;
-    const key = locationKey({ cityId, name: m.location });
-    keyOfItem.push(key);
-    const time = m.measuredAt.getTime();
-    if (!(time <= (latest.get(key) ?? Number.NEGATIVE_INFINITY))) latest.set(key, time);
-    const before = stations.get(key);
-    if (
-      before &&
-      m.latitude === null &&
-      m.longitude === null &&
-      m.sourceName === null &&
-      m.sourceType === null &&
-      m.licence === null &&
-      m.attribution === null
-    ) {
-      continue;
-    }
-    stations.set(key, {
-      cityId,
-      name: m.location,
-      latitude: m.latitude ?? before?.latitude ?? null,
-      longitude: m.longitude ?? before?.longitude ?? null,
-      sourceName: m.sourceName ?? before?.sourceName ?? null,
-      sourceType: m.sourceType ?? before?.sourceType ?? null,
-      licence: m.licence ?? before?.licence ?? null,
-      attribution: m.attribution ?? before?.attribution ?? null,
-    });
-  }
-  return { stations, keyOfItem, latest };
-}
-
-function measurementRows(
-  valid: readonly ValidMeasurement[],
-  plan: StationPlan,
-  locationIds: ReadonlyMap<string, number>,
-): MeasurementRow[] {
-  return valid.map((m, i) => ({
-    locationId: locationIds.get(plan.keyOfItem[i] as string) as number,
-    pollutant: m.pollutant,
-    measuredAt: m.measuredAt,
-    originalValue: m.value,
-    originalUnit: m.unit,
-  }));
-}
-
 interface Stored {
   readonly counts: UpsertCounts;
   readonly committed: CommittedRows;
@@ -198,52 +114,6 @@ async function store(
       latest: plan.latest,
     },
   };
-}
-
-/**
- * A batch that looks like a repeat of what this process stored (every city and station known, no
- * attribute that differs from what is known, no instant later than the latest this process stored
- * for its station: a feed sending its last hours again) is first checked in one statement without
- * a transaction (countRepeats). When it is one, it is answered as unchanged with nothing written;
- * null otherwise, and the batch goes the usual way. A wrong guess costs that one statement, and
- * the next GUESSES_SKIPPED_AFTER_A_MISS batches go the usual way without one.
- */
-async function unchangedRepeat(
-  pool: Pool,
-  valid: readonly ValidMeasurement[],
-  known: KnownRows,
-): Promise<UpsertCounts | null> {
-  if (valid.length >= BULK_MIN_ROWS) return null;
-  if (known.skipGuesses > 0) {
-    known.skipGuesses -= 1;
-    return null;
-  }
-  const cities = citiesOf(valid);
-  const cityIds = new Map<string, number>();
-  const cityById = new Map<number, CityKey>();
-  for (const [key, city] of cities) {
-    const id = known.cities.get(key);
-    if (id === undefined) return null;
-    cityIds.set(key, id);
-    cityById.set(id, city);
-  }
-  const plan = planStations(valid, cityIds);
-  const believed: BelievedStation[] = [];
-  const ids = new Map<string, number>();
-  for (const [key, input] of plan.stations) {
-    const stored = known.stations.get(key);
-    const latest = known.latest.get(key);
-    if (!stored || latest === undefined || (plan.latest.get(key) as number) > latest) return null;
-    if (!agreesWith(input, stored)) return null;
-    ids.set(key, stored.id);
-    believed.push({ stored, input, city: cityById.get(input.cityId) as CityKey });
-  }
-  const found = await countRepeats(pool, measurementRows(valid, plan, ids), believed);
-  if (found.measurements !== valid.length || found.stations !== believed.length) {
-    known.skipGuesses = GUESSES_SKIPPED_AFTER_A_MISS;
-    return null;
-  }
-  return { inserted: 0, updated: 0, unchanged: valid.length };
 }
 
 /** Runs of a batch on fresh reads after it met stations changed under it (StaleRowsError). */
