@@ -18,6 +18,31 @@ export interface Reading {
   readonly value: number;
 }
 
+/**
+ * Readings of every station and pollutant at `instants` consecutive minutes from `at`, in the
+ * measurement table's key order (station, pollutant, instant): a large batch as a careful client
+ * would send it, which also spares the raw baseline the cost of writing out of order.
+ */
+export function readingsFrom(
+  stations: readonly Station[],
+  pollutants: readonly PollutantCode[],
+  at: Date,
+  instants: number,
+  seed: number,
+): Reading[] {
+  const sorted = [...pollutants].sort();
+  return stations.flatMap((station, s) =>
+    sorted.flatMap((pollutant, p) =>
+      Array.from({ length: instants }, (_, i) => ({
+        station,
+        pollutant,
+        measuredAt: new Date(at.getTime() + i * 60_000),
+        value: ((((seed * 7919 + s * 104729 + p * 31 + i * 13) % 1000) + 1000) % 1000) / 10,
+      })),
+    ),
+  );
+}
+
 /** One reading per station and pollutant at the instant `at`: 1,000 for the Belgian layout. */
 export function readingsAt(
   stations: readonly Station[],
@@ -45,10 +70,14 @@ export interface IngestPath {
 
 const COLUMNS = 'location_id, pollutant, measured_at, original_value, original_unit';
 
+/** Rows per statement of the baseline, as the ingestion module's INSERTs (ROWS_PER_STATEMENT). */
+const RAW_ROWS_PER_STATEMENT = 1000;
+
 /**
- * The baseline: one multi-row statement per batch on one connection, autocommit. New rows go in
- * with a plain INSERT; duplicates with the same INSERT ... ON DUPLICATE KEY UPDATE the ingestion
- * module sends (a plain INSERT refuses them).
+ * The baseline: multi-row statements of 1,000 rows (one per batch of 1,000) on one connection,
+ * autocommit, values passed to mysql2 as placeholders. New rows go in with a plain INSERT;
+ * duplicates with the same INSERT ... ON DUPLICATE KEY UPDATE the ingestion module sends (a plain
+ * INSERT refuses them).
  */
 export function rawPath(connection: Connection): IngestPath {
   return {
@@ -58,12 +87,15 @@ export function rawPath(connection: Connection): IngestPath {
         phase === 'duplicate'
           ? ' ON DUPLICATE KEY UPDATE original_value = VALUES(original_value), original_unit = VALUES(original_unit)'
           : '';
-      await connection.query(
-        `/* rawInsert */ INSERT INTO measurement (${COLUMNS}) VALUES ${batch
-          .map(() => '(?, ?, ?, ?, ?)')
-          .join(', ')}${upsert}`,
-        batch.flatMap((r) => [r.station.id, r.pollutant, r.measuredAt, r.value, 'µg/m³']),
-      );
+      for (let i = 0; i < batch.length; i += RAW_ROWS_PER_STATEMENT) {
+        const chunk = batch.slice(i, i + RAW_ROWS_PER_STATEMENT);
+        await connection.query(
+          `/* rawInsert */ INSERT INTO measurement (${COLUMNS}) VALUES ${chunk
+            .map(() => '(?, ?, ?, ?, ?)')
+            .join(', ')}${upsert}`,
+          chunk.flatMap((r) => [r.station.id, r.pollutant, r.measuredAt, r.value, 'µg/m³']),
+        );
+      }
     },
   };
 }
@@ -107,6 +139,16 @@ export function modulePath(pool: Pool): IngestPath {
   };
 }
 
+const ENUM_NAMES = new Map<string, string>();
+const enumName = (reading: Reading) => {
+  let name = ENUM_NAMES.get(reading.pollutant);
+  if (name === undefined) {
+    name = reading.pollutant.toUpperCase();
+    ENUM_NAMES.set(reading.pollutant, name);
+  }
+  return name;
+};
+
 export const INGEST_MUTATION = `mutation Ingest($measurements: [MeasurementInput!]!) {
   ingestMeasurements(measurements: $measurements) { received inserted updated unchanged rejected { index reason } }
 }`;
@@ -122,11 +164,9 @@ export function httpPath(url: string, token: string): IngestPath {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({
           query: INGEST_MUTATION,
+          // The Pollutant enum's names: PM25, NO2, ...
           variables: {
-            measurements: batch.map((reading) => ({
-              ...toInput(reading),
-              parameter: reading.pollutant.toUpperCase(),
-            })),
+            measurements: batch.map((r) => ({ ...toInput(r), parameter: enumName(r) })),
           },
         }),
       });
@@ -159,9 +199,11 @@ export async function measureIngestion(
   batches: number,
   makeBatch: (at: Date, seed: number) => Reading[],
   start: Date,
+  /** Minutes between the first instants of two batches of a path: the instants a batch spans. */
+  minutesPerBatch = 1,
 ): Promise<IngestionFigures> {
   const batchOf = (path: number, k: number) =>
-    makeBatch(new Date(start.getTime() + path * 86_400_000 + k * 60_000), k);
+    makeBatch(new Date(start.getTime() + path * 86_400_000 + k * minutesPerBatch * 60_000), k);
   // One untimed batch per path first (an hour before its own instants): connections opened, code
   // compiled, caches filled, as in a server that has been running for a while.
   for (const [i, path] of paths.entries()) {

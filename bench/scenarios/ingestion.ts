@@ -18,6 +18,7 @@ import {
   type Phase,
   rawPath,
   readingsAt,
+  readingsFrom,
 } from '../lib/ingest-paths.js';
 import { timeMs } from '../lib/measure.js';
 import { settle } from '../lib/refresh-timing.js';
@@ -28,8 +29,10 @@ import { serverEnv } from '../lib/server-env.js';
 /**
  * Scenario 1, ingestion: rows/s through ingestMeasurements over HTTP, batches of 1,000, all-new
  * rows then all-duplicate rows, against raw mysql2 multi-row INSERTs of the same rows into the
- * same table. Target ≥ 0.6×. The ingestion module called in-process sits in between and shows
- * where the time goes: validation and lookups, or GraphQL over HTTP.
+ * same table. Targets ≥ 0.75× over HTTP and ≥ 0.9× for the ingestion module called in-process,
+ * which sits in between and shows where the time goes: the module's own work, or GraphQL over
+ * HTTP. Then the same three paths with batches of 10,000, which the module stores through
+ * LOAD DATA (src/db/measurements.ts, BULK_MIN_ROWS), against the same baseline.
  */
 
 const HISTORY_END = new Date('2025-01-31T00:00:00.000Z');
@@ -37,10 +40,15 @@ const NEW_ROWS_START = new Date('2025-02-01T00:00:00.000Z');
 
 const PROFILE_ROWS_START = new Date('2025-03-01T00:00:00.000Z');
 const TOKEN = 'bench-token';
-const TARGET = 0.6;
+const HTTP_TARGET = 0.75;
+const MODULE_TARGET = 0.9;
 
-const FULL = { history: 500_000, batches: 40 };
-const QUICK = { history: 10_000, batches: 2 };
+/** Large batches: 10 instants of every station and pollutant, through the bulk path. */
+const LARGE_ROWS_START = new Date('2025-04-01T00:00:00.000Z');
+
+const FULL = { history: 500_000, batches: 40, large: { batches: 4, instants: 10 } };
+/** A smoke run still goes through the bulk path once: 2 instants, 2,000 rows (BULK_MIN_ROWS). */
+const QUICK = { history: 10_000, batches: 2, large: { batches: 1, instants: 2 } };
 
 export function ingestionFigures(
   figures: IngestionFigures,
@@ -67,8 +75,8 @@ export function ingestionFigures(
   );
 }
 
-export function batchLatencyNote(figures: IngestionFigures): string {
-  return `Milliseconds per batch of 1,000 (p50 / p99): ${[...figures.entries()]
+export function batchLatencyNote(figures: IngestionFigures, rows = '1,000'): string {
+  return `Milliseconds per batch of ${rows} (p50 / p99): ${[...figures.entries()]
     .map(
       ([name, f]) =>
         `${name}: new ${f.new.batches.p50.toFixed(1)} / ${f.new.batches.p99.toFixed(1)}, ` +
@@ -115,14 +123,27 @@ async function run(context: ScenarioContext) {
     });
     context.log(`measured in ${(ms / 1000).toFixed(1)} s`);
     const measured = figures as IngestionFigures;
+    const large = sizes.large;
+    const largeRows = seriesCount(BELGIAN_LAYOUT) * large.instants;
+    context.log(
+      `${large.batches} batches of ${largeRows.toLocaleString('en-US')} per path, new rows then the same again`,
+    );
+    const measuredLarge = await measureIngestion(
+      paths,
+      large.batches,
+      (at, seed) => readingsFrom(stations, pollutants, at, large.instants, seed),
+      LARGE_ROWS_START,
+      large.instants,
+    );
     let profile: string | undefined;
-    const ratios = (['new', 'duplicate'] as const).map(
-      (phase) =>
-        (measured.get(http.name)?.[phase].rowsPerSecond ?? 0) /
-        (measured.get(raw.name)?.[phase].rowsPerSecond ?? 1),
+    const ratio = (path: IngestPath, phase: Phase) =>
+      (measured.get(path.name)?.[phase].rowsPerSecond ?? 0) /
+      (measured.get(raw.name)?.[phase].rowsPerSecond ?? 1);
+    const missed = (['new', 'duplicate'] as const).some(
+      (phase) => ratio(http, phase) < HTTP_TARGET || ratio(module, phase) < MODULE_TARGET,
     );
     // A smoke run takes the profile too, so that CI exercises that path.
-    if (context.quick || ratios.some((ratio) => ratio < TARGET)) {
+    if (context.quick || missed) {
       context.log('profiling the API process under the HTTP ingestion load');
       await server.request('profileStart');
       await measureIngestion(
@@ -137,13 +158,25 @@ async function run(context: ScenarioContext) {
     return {
       scenario: 'ingestion',
       title:
-        '1. Ingestion: ingestMeasurements over HTTP against raw multi-row INSERTs, batches of 1,000',
-      figures: ingestionFigures(
-        measured,
-        raw,
-        [{ path: http, atLeast: TARGET }, { path: module }],
-        !context.quick,
-      ),
+        '1. Ingestion: ingestMeasurements over HTTP against raw multi-row INSERTs, batches of 1,000 and 10,000',
+      figures: [
+        ...ingestionFigures(
+          measured,
+          raw,
+          [
+            { path: http, atLeast: HTTP_TARGET },
+            { path: module, atLeast: MODULE_TARGET },
+          ],
+          !context.quick,
+        ),
+        ...ingestionFigures(
+          measuredLarge,
+          raw,
+          [{ path: http }, { path: module }],
+          !context.quick,
+          `, batches of ${largeRows.toLocaleString('en-US')}`,
+        ),
+      ],
       notes: [
         `The table holds ${sizes.history.toLocaleString('en-US')} rows of history; ` +
           `${BELGIAN_LAYOUT.cities * BELGIAN_LAYOUT.locationsPerCity} stations × ` +
@@ -152,6 +185,15 @@ async function run(context: ScenarioContext) {
           'reported unchanged), one at a time; the paths take turns batch by batch, each on ' +
           'instants of its own. rows/s = rows sent / time spent sending them.',
         batchLatencyNote(measured),
+        `Batches of ${largeRows.toLocaleString('en-US')} (${large.batches} of new rows, then the same ` +
+          `again): ${large.instants} instants of every station and pollutant, in key order; the ` +
+          'baseline sends them as statements of 1,000 rows, the module through LOAD DATA LOCAL ' +
+          'into a staging table and one INSERT ... SELECT. ' +
+          batchLatencyNote(measuredLarge, largeRows.toLocaleString('en-US')),
+        'Duplicates: a batch that repeats stored rows (none of its instants later than the latest ' +
+          'the process stored for its station) is checked in one statement and answered as ' +
+          'unchanged without a transaction; the raw baseline sends its INSERT ... ON DUPLICATE ' +
+          'KEY UPDATE.',
       ],
       ...(profile
         ? {

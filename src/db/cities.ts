@@ -33,17 +33,29 @@ function compareCityKeys(a: CityKey, b: CityKey): number {
 
 /**
  * The ids of the given cities, by cityKey, creating those that do not exist yet (without burning
- * ids, never deadlocking with a batch that creates the same ones: see findOrInsert).
+ * ids, never deadlocking with a batch that creates the same ones: see findOrInsert). Cities in
+ * `known` (a cache of ids that earlier batches committed, by cityKey) are not looked up: a city is
+ * never changed once created, and the stations' locks (ensureLocations) check every city id of a
+ * batch before a measurement is written under it.
  */
-export function ensureCities(
+export async function ensureCities(
   db: Queryable,
   cities: readonly CityKey[],
+  known: ReadonlyMap<string, number> = new Map(),
 ): Promise<Map<string, number>> {
-  return findOrInsert({
-    items: cities,
+  const ids = new Map<string, number>();
+  const unknown: CityKey[] = [];
+  for (const city of cities) {
+    const id = known.get(cityKey(city));
+    if (id === undefined) unknown.push(city);
+    else ids.set(cityKey(city), id);
+  }
+  if (unknown.length === 0) return ids;
+  const found = await findOrInsert({
+    items: unknown,
     keyOf: cityKey,
     compare: compareCityKeys,
-    find: (chunk, ids) => findCityIds(db, chunk, ids),
+    find: (chunk, rows: Map<string, number>) => findCityIds(db, chunk, rows),
     insert: (chunk) =>
       db.query(
         `/* insertCities */
@@ -51,6 +63,8 @@ export function ensureCities(
         chunk.flatMap((city) => [city.country, city.name]),
       ),
   });
+  for (const [key, id] of found) ids.set(key, id);
+  return ids;
 }
 
 /** A city with the mean position of its stations (null where none has coordinates). */

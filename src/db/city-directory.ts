@@ -102,3 +102,14 @@ export function cachedCityDirectory(db: Queryable): Promise<CityDirectory> {
   }
   return directory;
 }
+
+/**
+ * Reads the tables again, for what follows a change made by hand without a restart (a tool, a
+ * test): the next cachedCityDirectory answers from the new read. Ingestion keeps city ids by the
+ * name a city is stored under, after the directory has resolved the name sent, so a name that has
+ * become an alias is stored under its city from then on.
+ */
+export function rereadCityDirectory(db: Queryable): Promise<CityDirectory> {
+  cache.delete((db as { pool?: object }).pool ?? db);
+  return cachedCityDirectory(db);
+}

@@ -23,6 +23,22 @@ export function transactionRetries(): { deadlocks: number; lockWaitTimeouts: num
   return { deadlocks: retries.get(1213) ?? 0, lockWaitTimeouts: retries.get(1205) ?? 0 };
 }
 
+/**
+ * Sessions already at READ COMMITTED (the mysql2 connection under the promise wrapper). The level
+ * is set once per session rather than before each transaction: one round trip less per batch,
+ * which on a busy machine costs a wake-up of the server's thread each time. Statements outside a
+ * transaction on these sessions run at READ COMMITTED too, which changes nothing for a single
+ * statement but the locks a locking read or an INSERT ... SELECT takes (fewer, no gap locks).
+ */
+const readCommitted = new WeakSet<object>();
+
+async function useReadCommitted(connection: PoolConnection): Promise<void> {
+  const session = (connection as { connection?: object }).connection ?? connection;
+  if (readCommitted.has(session)) return;
+  await connection.query('SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED');
+  readCommitted.add(session);
+}
+
 export interface TransactionOptions {
   /** Attempts in all, for deadlocks and lock wait timeouts. Default 4. */
   readonly attempts?: number;
@@ -49,7 +65,7 @@ export async function withTransaction<T>(
   for (let attempt = 1; ; attempt += 1) {
     const connection = await pool.getConnection();
     try {
-      await connection.query('SET TRANSACTION ISOLATION LEVEL READ COMMITTED');
+      await useReadCommitted(connection);
       await connection.beginTransaction();
       try {
         const result = await fn(connection);

@@ -1,11 +1,20 @@
 import type { Pool } from 'mysql2/promise';
-import { cityKey, ensureCities } from '../db/cities.js';
+import { type CityKey, ensureCities } from '../db/cities.js';
 import { type CityDirectory, cachedCityDirectory } from '../db/city-directory.js';
-import { ensureLocations, type LocationInput, locationKey } from '../db/locations.js';
+import { ensureLocations, locationKey, StaleRowsError } from '../db/locations.js';
 import { type UpsertCounts, upsertMeasurements } from '../db/measurements.js';
 import { cachedPollutants } from '../db/pollutants.js';
 import type { Queryable } from '../db/queryable.js';
 import { withTransaction } from '../db/transaction.js';
+import { citiesOf, measurementRows, planStations } from './batch-plan.js';
+import {
+  type CommittedRows,
+  forgetKnownRows,
+  type KnownRows,
+  knownRowsOf,
+  rememberCommitted,
+} from './known-rows.js';
+import { unchangedRepeat } from './unchanged-repeat.js';
 import {
   type MeasurementItem,
   type ValidMeasurement,
@@ -66,49 +75,73 @@ function storedCity(directory: CityDirectory, m: ValidMeasurement): ValidMeasure
   return city === m.city ? m : { ...m, city };
 }
 
+interface Stored {
+  readonly counts: UpsertCounts;
+  readonly committed: CommittedRows;
+}
+
 /**
  * Cities, then stations, then measurements, all on one connection inside one transaction. That is
  * also the order in which every batch takes its locks, each step in index order (new cities, new
  * stations, every station of the batch, measurements by primary key): overlapping batches wait
- * for each other, and never deadlock among themselves.
+ * for each other, and never deadlock among themselves. What `known` holds is not looked up again;
+ * the station locks check it (StaleRowsError otherwise).
  */
-async function store(db: Queryable, valid: readonly ValidMeasurement[]): Promise<UpsertCounts> {
-  const cities = new Map(valid.map((m) => [cityKey({ country: m.country, name: m.city }), m]));
-  const cityIds = await ensureCities(
-    db,
-    [...cities.values()].map((m) => ({ country: m.country, name: m.city })),
-  );
-  const cityIdOf = (m: ValidMeasurement) =>
-    cityIds.get(cityKey({ country: m.country, name: m.city })) as number;
+async function store(
+  db: Queryable,
+  valid: readonly ValidMeasurement[],
+  known: KnownRows,
+  updateAll: boolean,
+): Promise<Stored> {
+  const cities = citiesOf(valid);
+  const cityIds = await ensureCities(db, [...cities.values()], known.cities);
+  const cityById = new Map<number, CityKey>();
+  for (const [key, city] of cities) cityById.set(cityIds.get(key) as number, city);
 
-  // One entry per station; attributes sent later in the batch win, and a null never erases.
-  const stations = new Map<string, LocationInput>();
-  for (const m of valid) {
-    const key = locationKey({ cityId: cityIdOf(m), name: m.location });
-    const before = stations.get(key);
-    stations.set(key, {
-      cityId: cityIdOf(m),
-      name: m.location,
-      latitude: m.latitude ?? before?.latitude ?? null,
-      longitude: m.longitude ?? before?.longitude ?? null,
-      sourceName: m.sourceName ?? before?.sourceName ?? null,
-      sourceType: m.sourceType ?? before?.sourceType ?? null,
-      licence: m.licence ?? before?.licence ?? null,
-      attribution: m.attribution ?? before?.attribution ?? null,
-    });
+  const plan = planStations(valid, cityIds);
+  const ensured = await ensureLocations(db, [...plan.stations.values()], cityById, {
+    known: known.stations,
+    updateAll,
+  });
+  const counts = await upsertMeasurements(db, measurementRows(valid, plan, ensured.ids));
+  const read = new Map(ensured.unchanged.map((row) => [locationKey(row), row]));
+  return {
+    counts,
+    committed: {
+      cities: cityIds,
+      stations: read,
+      updated: [...plan.stations.keys()].filter((key) => !read.has(key)),
+      latest: plan.latest,
+    },
+  };
+}
+
+/** Runs of a batch on fresh reads after it met stations changed under it (StaleRowsError). */
+const STALE_ATTEMPTS = 3;
+
+/**
+ * Stores the valid items, believing what this process knows of their cities and stations, and
+ * remembers what the batch established once it has committed. A repeat of stored rows is
+ * answered without a write (unchangedRepeat); anything else goes in one transaction, and a batch
+ * that finds stations changed under it runs again on fresh reads, the last time updating every
+ * station it sends attributes of.
+ */
+async function storeValid(pool: Pool, valid: readonly ValidMeasurement[]): Promise<UpsertCounts> {
+  const known = knownRowsOf(pool);
+  const repeat = await unchangedRepeat(pool, valid, known);
+  if (repeat) return repeat;
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      const stored = await withTransaction(pool, (connection) =>
+        store(connection, valid, known, attempt === STALE_ATTEMPTS),
+      );
+      rememberCommitted(known, stored.committed);
+      return stored.counts;
+    } catch (error) {
+      if (!(error instanceof StaleRowsError) || attempt >= STALE_ATTEMPTS) throw error;
+      forgetKnownRows(known);
+    }
   }
-  const locationIds = await ensureLocations(db, [...stations.values()]);
-
-  return upsertMeasurements(
-    db,
-    valid.map((m) => ({
-      locationId: locationIds.get(locationKey({ cityId: cityIdOf(m), name: m.location })) as number,
-      pollutant: m.pollutant,
-      measuredAt: m.measuredAt,
-      originalValue: m.value,
-      originalUnit: m.unit,
-    })),
-  );
 }
 
 /**
@@ -141,9 +174,7 @@ export async function ingestMeasurements(
   });
 
   const counts =
-    valid.length === 0
-      ? { inserted: 0, updated: 0, unchanged: 0 }
-      : await withTransaction(pool, (connection) => store(connection, valid));
+    valid.length === 0 ? { inserted: 0, updated: 0, unchanged: 0 } : await storeValid(pool, valid);
   return { received: items.length, ...counts, rejected };
 }
 

@@ -90,6 +90,23 @@ const CONTROL = /\p{Cc}/u;
 const LONE_SURROGATE = /\p{Cs}/u;
 
 /**
+ * Whether the text is printable ASCII or Latin-1 letters (U+00C0-U+00FF) with no space at either
+ * end: then it holds no control, invisible or surrogate character and trimming changes nothing, and
+ * the checks below need not run their regular expressions. Most names are such text.
+ */
+function isPlainText(text: string): boolean {
+  const length = text.length;
+  if (length === 0 || text.charCodeAt(0) === 0x20 || text.charCodeAt(length - 1) === 0x20) {
+    return false;
+  }
+  for (let i = 0; i < length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c > 0x7e && c < 0xc0) || c > 0xff) return false;
+  }
+  return true;
+}
+
+/**
  * A text field: trimmed, non-empty, at most maxLength characters, no control characters, no
  * invisible formatting characters (zero-width, bidirectional, ...), valid Unicode. Optional fields
  * may be null or absent, but not empty.
@@ -109,6 +126,8 @@ function checkText(
     problems.push(`${field} ${quote(value)} is not text.`);
     return null;
   }
+  // One UTF-16 unit per character: its length is its count of characters.
+  if (isPlainText(value) && value.length <= maxLength) return value;
   const text = value.trim();
   if (text === '') {
     problems.push(
@@ -152,6 +171,10 @@ function checkCountry(value: unknown, problems: string[]): string | null {
   if (value === undefined || value === null) {
     problems.push('country is missing: send the two-letter ISO 3166-1 code, such as BE.');
     return null;
+  }
+  if (typeof value === 'string' && /^[A-Z]{2}$/.test(value)) {
+    const unassigned = unassignedCountry(value);
+    if (unassigned === null) return value;
   }
   // No control or invisible characters even at the ends, where trim() would take them away.
   const text = typeof value === 'string' ? value.trim() : '';
@@ -245,7 +268,7 @@ export function validateMeasurement(
 
   let pollutant: Pollutant | undefined;
   if (typeof raw.parameter === 'string') {
-    pollutant = pollutants.get(raw.parameter.trim().toLowerCase());
+    pollutant = pollutants.get(raw.parameter) ?? pollutants.get(raw.parameter.trim().toLowerCase());
   }
   if (!pollutant) {
     problems.push(
@@ -254,8 +277,9 @@ export function validateMeasurement(
   }
 
   let unit: StoredUnit | undefined;
-  if (typeof raw.unit === 'string' && !CONTROL.test(raw.unit)) {
-    unit = UNITS.get(raw.unit.trim().toLowerCase());
+  if (typeof raw.unit === 'string') {
+    unit = UNITS.get(raw.unit);
+    if (!unit && !CONTROL.test(raw.unit)) unit = UNITS.get(raw.unit.trim().toLowerCase());
   }
   if (!unit) {
     problems.push(`unit ${quote(raw.unit)} is not known: use µg/m³ (or ug/m3), or ppm for gases.`);

@@ -105,24 +105,48 @@ function shortMessage(message: string, value: unknown): string {
   return /[.?!]$/.test(text) ? text : `${text}.`;
 }
 
-/** What GraphQL's own input coercion would say of one item, field by field. */
-function coercionProblems(item: unknown, type: GraphQLInputObjectType): string[] {
+/** The names of the type's fields, for the test of unknown ones. */
+const namesOf = new WeakMap<GraphQLInputObjectType, ReadonlySet<string>>();
+
+function fieldNames(type: GraphQLInputObjectType): ReadonlySet<string> {
+  let names = namesOf.get(type);
+  if (!names) {
+    names = new Set(Object.keys(type.getFields()));
+    namesOf.set(type, names);
+  }
+  return names;
+}
+
+function added(problems: string[] | null, problem: string): string[] {
+  if (problems === null) return [problem];
+  problems.push(problem);
+  return problems;
+}
+
+/**
+ * What GraphQL's own input coercion would say of one item, field by field; null when nothing
+ * (the case of nearly every item, which then costs no allocation).
+ */
+function coercionProblems(item: unknown, type: GraphQLInputObjectType): string[] | null {
   if (typeof item !== 'object' || item === null || Array.isArray(item)) {
     return [`The item ${quote(item)} is not an object with measurement fields.`];
   }
-  const problems: string[] = [];
-  const fields = type.getFields();
+  let problems: string[] | null = null;
+  const names = fieldNames(type);
   const raw = item as Record<string, unknown>;
   for (const name in raw) {
     // A field name is the client's text too: quoted and shortened when it is long.
-    if (!Object.hasOwn(fields, name)) {
-      problems.push(`${name.length > 40 ? quote(name) : name} is not a field of ${type.name}.`);
+    if (!names.has(name)) {
+      problems = added(
+        problems,
+        `${name.length > 40 ? quote(name) : name} is not a field of ${type.name}.`,
+      );
     }
   }
   for (const check of fieldChecks(type)) {
     const value = raw[check.name];
     if (value === undefined || value === null) {
-      if (check.required) problems.push(`${check.name} is missing: it is required.`);
+      if (check.required) problems = added(problems, `${check.name} is missing: it is required.`);
       continue;
     }
     if (check.accepts?.(value) || !check.parseValue) continue;
@@ -131,7 +155,7 @@ function coercionProblems(item: unknown, type: GraphQLInputObjectType): string[]
     } catch (error) {
       // GraphQL's own words for what it refuses.
       const message = error instanceof GraphQLError ? error.message : String(error);
-      problems.push(`${check.name}: ${shortMessage(message, value)}`);
+      problems = added(problems, `${check.name}: ${shortMessage(message, value)}`);
     }
   }
   return problems;
@@ -172,13 +196,14 @@ export function useItemLevelInputErrors(): Plugin<WithItemLevelInputErrors> {
         const kept: unknown[] = [];
         const keptIndex: number[] = [];
         const rejected: Rejection[] = [];
-        items.forEach((item, index) => {
+        for (let index = 0; index < items.length; index += 1) {
+          const item: unknown = items[index];
           const problems = coercionProblems(item, type);
-          if (problems.length === 0) {
+          if (problems === null) {
             kept.push(item);
             keptIndex.push(index);
           } else rejected.push({ index, reason: problems.join(' ') });
-        });
+        }
         if (rejected.length === 0) continue;
         variables[name] = kept;
         changed = true;

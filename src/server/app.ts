@@ -52,6 +52,27 @@ export interface App {
   stop(graceMs?: number): Promise<void>;
 }
 
+const JSON_CONTENT = /^application\/json\s*(?:;\s*charset\s*=\s*"?utf-8"?\s*)?$/i;
+
+/**
+ * A JSON request body as the object it holds, parsed once here: handed to Yoga as it is, a 2 MB
+ * batch is not turned back into a stream, piped through Yoga's byte counter (this server has
+ * counted its bytes already) and decoded again. Only for what Yoga would read the same way (a
+ * non-empty JSON object sent as application/json in UTF-8); anything else, malformed JSON
+ * included, goes to Yoga as a stream and gets Yoga's own answer.
+ */
+function parsedJsonBody(req: IncomingMessage, body: Buffer): object | undefined {
+  if (!JSON_CONTENT.test(req.headers['content-type'] ?? '')) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  return Object.keys(value).length > 0 ? value : undefined;
+}
+
 /** Builds the API on its dependencies; nothing here reads the environment or listens. */
 export function buildApp(deps: AppDeps): App {
   const live = createLiveUpdates(deps);
@@ -134,11 +155,11 @@ export function buildApp(deps: AppDeps): App {
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const body = await readBodyWithin(req, res, bodyLimitOf(req));
       if (body === null) return;
-      // Yoga (@whatwg-node/server) takes a body already read from req.body. A stream rather than
-      // the Buffer itself: it inspects the object's keys, and a Buffer has one per byte.
-      (req as IncomingMessage & { body?: unknown }).body = Readable.from(
-        body.length > 0 ? [body] : [],
-      );
+      // Yoga (@whatwg-node/server) takes a body already read from req.body: parsed JSON as it
+      // is, anything else as a stream (not the Buffer itself: it inspects the object's keys, and
+      // a Buffer has one per byte).
+      (req as IncomingMessage & { body?: unknown }).body =
+        parsedJsonBody(req, body) ?? Readable.from(body.length > 0 ? [body] : []);
     }
     if (await dashboard.handle(req, res)) return;
     if (!live.admit(req, res)) return;

@@ -24,11 +24,33 @@ const LATEST = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 const EXAMPLE = 'such as 2024-05-01T12:00:00Z';
 
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  return month === 2 && leap ? 29 : (DAYS_IN_MONTH[month - 1] as number);
 }
 
+/**
+ * Instants parsed lately, by the text as sent: a batch of measurements names few distinct instants
+ * (a feed sends many stations at the same hour), and each one is parsed once instead of once per
+ * item. Only valid instants are kept, as their time, so that each caller gets a Date of its own.
+ */
+const recent = new Map<string, number>();
+const RECENT_MAX = 1024;
+
 export function parseInstant(text: string): ParsedInstant {
+  const time = recent.get(text);
+  if (time !== undefined) return { ok: true, date: new Date(time) };
+  const parsed = parseText(text);
+  if (parsed.ok) {
+    if (recent.size >= RECENT_MAX) recent.clear();
+    recent.set(text, parsed.date.getTime());
+  }
+  return parsed;
+}
+
+function parseText(text: string): ParsedInstant {
   const match = INSTANT.exec(text.trim());
   if (!match) {
     return { ok: false, problem: `is not an ISO-8601 date and time with a time zone, ${EXAMPLE}` };
