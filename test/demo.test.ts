@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/demo.js';
-import { countOf, useTestDatabase, withEventScheduler } from './helpers/database.js';
+import { countOf, dbEnv, useTestDatabase, withEventScheduler } from './helpers/database.js';
 import { startFakeIrceline } from './helpers/fake-irceline.js';
 import { captureOutput } from './helpers/output.js';
 
@@ -10,14 +10,7 @@ const count = (sql: string) => countOf(t.pool, sql);
 describe('npm run demo', () => {
   it('starts the API, backfills, generates and refreshes, then stops with everything it sent stored', async () => {
     const output = captureOutput();
-    const env = {
-      DB_HOSTNAME: t.db.host,
-      DB_PORT: String(t.db.port),
-      DB_USERNAME: t.db.user,
-      DB_PASSWORD: t.db.password,
-      DB_DATABASE: t.db.database,
-      PORT: '0',
-    };
+    const env = { ...dbEnv(t.db), PORT: '0' };
     const argv = ['--backfill', '1', '--rate', '1200', '--refresh-every', '1', '--duration', '3'];
     // The demo applies sql/ as the API does, which turns the global event scheduler on.
     const code = await withEventScheduler('ON', () => main(argv, { ...output, env }));
@@ -42,14 +35,7 @@ describe('npm run demo', () => {
   it('gives a backfill longer than a window a history: a past window every 30 minutes, the current one last', async () => {
     await t.pool.query('DELETE FROM air_quality_run');
     const output = captureOutput();
-    const env = {
-      DB_HOSTNAME: t.db.host,
-      DB_PORT: String(t.db.port),
-      DB_USERNAME: t.db.user,
-      DB_PASSWORD: t.db.password,
-      DB_DATABASE: t.db.database,
-      PORT: '0',
-    };
+    const env = { ...dbEnv(t.db), PORT: '0' };
     const argv = ['--backfill', '5', '--rate', '600', '--refresh-every', '3600', '--duration', '1'];
     const code = await withEventScheduler('OFF', () => main(argv, { ...output, env }));
     const { out, err } = output.text();
@@ -79,15 +65,7 @@ describe('npm run demo', () => {
     const fake = await startFakeIrceline({ series: ['10743', '6152', '6504'] });
     try {
       const output = captureOutput();
-      const env = {
-        DB_HOSTNAME: t.db.host,
-        DB_PORT: String(t.db.port),
-        DB_USERNAME: t.db.user,
-        DB_PASSWORD: t.db.password,
-        DB_DATABASE: t.db.database,
-        PORT: '0',
-        IRCELINE_API_URL: fake.url,
-      };
+      const env = { ...dbEnv(t.db), PORT: '0', IRCELINE_API_URL: fake.url };
       const argv = ['--feed', 'irceline', '--duration', '2'];
       const code = await withEventScheduler('ON', () => main(argv, { ...output, env }));
       const { out, err } = output.text();
