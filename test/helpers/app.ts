@@ -184,3 +184,14 @@ export function postWithToken(
 ): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { ...JSON_WITH_TOKEN, ...headers }, body });
 }
+
+/** POSTs an operation over real HTTP with the write token: the status and the parsed answer. */
+export async function postOperation(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+) {
+  const response = await postWithToken(url, JSON.stringify({ query, variables }));
+  // biome-ignore lint/suspicious/noExplicitAny: whatever the server answered
+  return { status: response.status, json: (await response.json()) as any };
+}
