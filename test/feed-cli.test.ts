@@ -6,6 +6,7 @@ import { parseDuration } from '../src/util/duration.js';
 import { graphql, TOKEN, useApp } from './helpers/app.js';
 import { useTestDatabase, waitFor } from './helpers/database.js';
 import { startFakeIrceline } from './helpers/fake-irceline.js';
+import { watchProcess } from './helpers/watched-process.js';
 
 /**
  * The feed as a user runs it: `npm run feed -- irceline --once` against a running API, with
@@ -21,15 +22,8 @@ function run(command: string, args: string[], env: Record<string, string>) {
     cwd: new URL('..', import.meta.url),
     env: { ...process.env, API_TOKENS: TOKEN, ...env },
   });
-  const seen = { out: '', err: '' };
-  child.stdout?.on('data', (chunk: Buffer) => {
-    seen.out += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    seen.err += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { child, seen, exited };
+  const { seen, exited } = watchProcess(child);
+  return { child, seen, exited: exited.then(({ code }) => code) };
 }
 
 describe('npm run feed -- irceline --once', () => {
