@@ -6,10 +6,10 @@ import { graphql, useApp } from './helpers/app.js';
 import { useTestDatabase, writeLegacyConfig } from './helpers/database.js';
 import {
   type FakeIrceline,
-  HOUR,
   IRCELINE_RECORDED_AT,
   startFakeIrceline,
 } from './helpers/fake-irceline.js';
+import { HOUR } from './helpers/fake-upstream.js';
 import {
   emptyFeedTables,
   feedProgressRows,

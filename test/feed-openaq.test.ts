@@ -9,7 +9,7 @@ import {
   OPENAQ_RECORDED_AT,
   startFakeOpenaq,
 } from './helpers/fake-openaq.js';
-import { shiftTimes } from './helpers/fake-upstream.js';
+import { HOUR, shiftTimes } from './helpers/fake-upstream.js';
 import {
   emptyFeedTables,
   feedProgressRows,
@@ -26,7 +26,6 @@ import {
  * belair does not know, -9999, repeated and out-of-order measurements.
  */
 
-const HOUR = 3_600_000;
 const t = useTestDatabase(import.meta.filename);
 const api = useApp(t);
 let fake: FakeOpenaq;
