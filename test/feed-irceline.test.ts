@@ -4,12 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { graphql, useApp } from './helpers/app.js';
 import { useTestDatabase, writeLegacyConfig } from './helpers/database.js';
-import {
-  type FakeIrceline,
-  IRCELINE_RECORDED_AT,
-  startFakeIrceline,
-} from './helpers/fake-irceline.js';
-import { HOUR } from './helpers/fake-upstream.js';
+import { type FakeIrceline, startFakeIrceline } from './helpers/fake-irceline.js';
 import {
   emptyFeedTables,
   feedProgressRows,
@@ -30,11 +25,11 @@ const api = useApp(t);
 let fake: FakeIrceline;
 
 /** A recorded time of day (hours of 2026-11-21 UTC) as this run replays it. */
-const at = (hour: number) => fake.at(IRCELINE_RECORDED_AT + (hour - 12) * HOUR);
+const at = (hour: number) => fake.atHour(hour);
 const iso = (hour: number) => at(hour).toISOString();
 const instant = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 /** The recorded hour a stored time stands for. */
-const hourOf = (date: Date) => 12 + (date.getTime() - at(12).getTime()) / HOUR;
+const hourOf = (date: Date) => fake.hourOf(date);
 
 const feed = (args: string[], env: Record<string, string> = {}) =>
   runFeedCommand(args, { IRCELINE_API_URL: fake.url, ...env });

@@ -9,7 +9,7 @@ import {
   OPENAQ_RECORDED_AT,
   startFakeOpenaq,
 } from './helpers/fake-openaq.js';
-import { HOUR, shiftTimes } from './helpers/fake-upstream.js';
+import { shiftTimes } from './helpers/fake-upstream.js';
 import {
   emptyFeedTables,
   feedProgressRows,
@@ -30,9 +30,9 @@ const t = useTestDatabase(import.meta.filename);
 const api = useApp(t);
 let fake: FakeOpenaq;
 
-const at = (hour: number) => fake.at(OPENAQ_RECORDED_AT + (hour - 12) * HOUR);
+const at = (hour: number) => fake.atHour(hour);
 const iso = (hour: number) => at(hour).toISOString();
-const hourOf = (date: Date) => 12 + (date.getTime() - at(12).getTime()) / HOUR;
+const hourOf = (date: Date) => fake.hourOf(date);
 
 const feed = (args: string[], env: Record<string, string> = {}) =>
   runFeedCommand(args, { OPENAQ_API_URL: fake.url, OPENAQ_API_KEY: OPENAQ_KEY, ...env });

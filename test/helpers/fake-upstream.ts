@@ -141,14 +141,21 @@ export interface Replay {
   latestHour(): number;
   /** Publishes the values of the next hours. */
   publish(hours: number): void;
+  /** An hour of the recorded day (UTC), 12 for 12:00, as this run replays it. */
+  atHour(hour: number): Date;
+  /** The hour of the recorded day that a time of this run stands for. */
+  hourOf(date: Date): number;
 }
 
 export function replay(recordedAt: number): Replay {
   const offset = hourStart(1) - recordedAt;
   let latestHour = recordedAt + offset;
+  const recordedHour = new Date(recordedAt).getUTCHours();
   return {
     offset,
     at: (recorded) => new Date(recorded + offset),
+    atHour: (hour) => new Date(recordedAt + (hour - recordedHour) * HOUR + offset),
+    hourOf: (date) => recordedHour + (date.getTime() - (recordedAt + offset)) / HOUR,
     latestHour: () => latestHour,
     publish(hours) {
       latestHour += hours * HOUR;
