@@ -1,9 +1,8 @@
-import { request as httpRequest } from 'node:http';
 import type { Socket } from 'node:net';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { TOKEN, testApp } from './helpers/app.js';
+import { postChunked, TOKEN, testApp } from './helpers/app.js';
 import { createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 /**
@@ -138,37 +137,7 @@ describe('a write without a valid token', () => {
   });
 
   it('is refused while reading a chunked body without a length, at the limit', async () => {
-    const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
-      });
-      req.on('response', (res) => {
-        let body = '';
-        res.on('data', (chunk) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      // Writes the server does not read any more fail once it has answered: the answer counts.
-      req.on('error', (error) => (req.writableEnded ? undefined : reject(error)));
-      let offset = 0;
-      const writeMore = () => {
-        while (offset < EIGHT_MB.length) {
-          const chunk = EIGHT_MB.slice(offset, offset + 16_384);
-          offset += chunk.length;
-          if (!req.write(chunk)) {
-            req.once('drain', writeMore);
-            return;
-          }
-        }
-        req.end();
-      };
-      writeMore();
-      req.on('close', () => {
-        offset = EIGHT_MB.length;
-      });
-    });
+    const answer = await postChunked(url, EIGHT_MB, 16_384);
     expect(answer.status).toBe(401);
     expect(JSON.parse(answer.body)).toEqual(MISSING);
     await settle();

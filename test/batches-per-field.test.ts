@@ -1,7 +1,7 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TOKEN, testApp } from './helpers/app.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { describe, expect, it } from 'vitest';
+import { postOperation, useApp } from './helpers/app.js';
+import { useTestDatabase } from './helpers/database.js';
 
 /**
  * Items GraphQL itself would refuse (a value sent as text, a missing field) are set aside before
@@ -9,18 +9,8 @@ import { createTestDatabase, type TestDatabase } from './helpers/database.js';
  * never one set per request, and through fragments as well as at the top of the operation.
  */
 
-let t: TestDatabase;
-let app: ReturnType<typeof testApp>;
-let url: string;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-  app = testApp(t, { WRITE_RATE_LIMIT: '0' });
-  url = (await app.start(0, '127.0.0.1')).url;
-});
-afterAll(async () => {
-  await app?.stop();
-  await t?.drop();
-});
+const t = useTestDatabase(import.meta.filename);
+const api = useApp(t);
 
 const RESULT = 'received inserted updated unchanged rejected { index reason }';
 const TEXT_VALUE = 'value: Float cannot represent non numeric value: "x".';
@@ -46,19 +36,8 @@ const noCity = (location: string) => {
   return rest;
 };
 
-async function post(query: string, variables: Record<string, unknown>) {
-  const response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      authorization: `Bearer ${TOKEN}`,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: whatever the server answered
-  return { status: response.status, json: (await response.json()) as any };
-}
+const post = (query: string, variables: Record<string, unknown>) =>
+  postOperation(api.url, query, variables);
 
 async function storedAt(location: string): Promise<number> {
   const [[row]] = await t.pool.query<RowDataPacket[]>(

@@ -1,9 +1,9 @@
 import type { RowDataPacket } from 'mysql2/promise';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { main as ingestCli } from '../src/cli/ingest.js';
 import { ISO_3166_1_ALPHA_2 } from '../src/ingest/countries.js';
-import { TOKEN, testApp } from './helpers/app.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { postWithToken, TOKEN, useApp } from './helpers/app.js';
+import { useTestDatabase } from './helpers/database.js';
 import { captureOutput } from './helpers/output.js';
 
 /**
@@ -12,18 +12,8 @@ import { captureOutput } from './helpers/output.js';
  * the reason, over the mutation and through npm run ingest alike, by one set of rules.
  */
 
-let t: TestDatabase;
-let app: ReturnType<typeof testApp>;
-let endpoint: string;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-  app = testApp(t, { WRITE_RATE_LIMIT: '0' });
-  endpoint = (await app.start(0, '127.0.0.1')).url;
-});
-afterAll(async () => {
-  await app?.stop();
-  await t?.drop();
-});
+const t = useTestDatabase(import.meta.filename);
+const api = useApp(t);
 beforeEach(async () => {
   await t.pool.query('DELETE FROM measurement');
   await t.pool.query('DELETE FROM location');
@@ -53,15 +43,10 @@ function item(changes: Item = {}): Item {
 }
 
 async function ingest(items: Item[]) {
-  const response = await fetch(endpoint, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      authorization: `Bearer ${TOKEN}`,
-    },
-    body: JSON.stringify({ query: INGEST, variables: { m: items } }),
-  });
+  const response = await postWithToken(
+    api.url,
+    JSON.stringify({ query: INGEST, variables: { m: items } }),
+  );
   expect(response.status).toBe(200);
   // biome-ignore lint/suspicious/noExplicitAny: the answer's shape is the query's
   const json = (await response.json()) as any;
@@ -240,7 +225,7 @@ describe('npm run ingest applies the same rules as the mutation', () => {
     async function* stdin() {
       yield Buffer.from(`${lines.join('\n')}\n`);
     }
-    const code = await ingestCli(['--endpoint', endpoint, '--token', TOKEN, ...args], {
+    const code = await ingestCli(['--endpoint', api.url, '--token', TOKEN, ...args], {
       ...output,
       stdin: stdin(),
       env: {},

@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import type { Browser, BrowserContext, ConsoleMessage, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ingestMeasurements } from '../src/ingest/ingest-measurements.js';
+import { type ApiProcess, startApiProcess } from './helpers/api-process.js';
 import { launchChromium } from './helpers/chromium.js';
 import {
   callRefresh,
@@ -20,7 +20,7 @@ const TOKEN = 'dashboard-token';
 const MINUTE = 60_000;
 
 let t: TestDatabase;
-let api: { child: ChildProcess; output: { text: string }; exited: Promise<unknown> } | null = null;
+let api: ApiProcess | null = null;
 let port = 0;
 let base = '';
 let browser: Browser;
@@ -37,30 +37,13 @@ const refusedSockets: string[] = [];
 async function startApi(onPort: number) {
   // The entry point turns the global event scheduler on where it is off: hold it ON meanwhile.
   return withEventScheduler('ON', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
-      cwd: new URL('..', import.meta.url),
-      env: {
-        ...process.env,
-        DB_DATABASE: t.db.database,
-        PORT: String(onPort),
-        API_TOKENS: TOKEN,
-        POLL_INTERVAL_MS: '200',
-      },
+    api = await startApiProcess({
+      DB_DATABASE: t.db.database,
+      PORT: String(onPort),
+      API_TOKENS: TOKEN,
+      POLL_INTERVAL_MS: '200',
     });
-    const output = { text: '' };
-    const keep = (chunk: Buffer) => {
-      output.text += chunk.toString();
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const exited = new Promise((resolve) => child.on('exit', resolve));
-    const listening = await waitFor(
-      async () => /dashboard at http:\/\/localhost:(\d+)\//.exec(output.text)?.[1],
-      90_000,
-      'the API to listen',
-    );
-    api = { child, output, exited };
-    return Number(listening);
+    return api.port;
   });
 }
 

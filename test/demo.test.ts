@@ -1,27 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../src/cli/demo.js';
-import { countOf, useTestDatabase, withEventScheduler } from './helpers/database.js';
+import { countOf, dbEnv, useTestDatabase, withEventScheduler } from './helpers/database.js';
 import { startFakeIrceline } from './helpers/fake-irceline.js';
-import { captureOutput } from './helpers/output.js';
+import { runScript } from './helpers/output.js';
 
 const t = useTestDatabase(import.meta.filename);
 const count = (sql: string) => countOf(t.pool, sql);
 
+/** npm run demo on the test database, in this process, with the global event scheduler as told. */
+const demo = (scheduler: 'ON' | 'OFF', argv: string[], env: Record<string, string> = {}) =>
+  withEventScheduler(scheduler, () => runScript(main, argv, { ...dbEnv(t.db), PORT: '0', ...env }));
+
 describe('npm run demo', () => {
   it('starts the API, backfills, generates and refreshes, then stops with everything it sent stored', async () => {
-    const output = captureOutput();
-    const env = {
-      DB_HOSTNAME: t.db.host,
-      DB_PORT: String(t.db.port),
-      DB_USERNAME: t.db.user,
-      DB_PASSWORD: t.db.password,
-      DB_DATABASE: t.db.database,
-      PORT: '0',
-    };
     const argv = ['--backfill', '1', '--rate', '1200', '--refresh-every', '1', '--duration', '3'];
     // The demo applies sql/ as the API does, which turns the global event scheduler on.
-    const code = await withEventScheduler('ON', () => main(argv, { ...output, env }));
-    const { out, err } = output.text();
+    const { code, out, err } = await demo('ON', argv);
     expect([code, err]).toEqual([0, '']);
     expect(out).toMatch(
       / {2}GraphiQL {2}http:\/\/localhost:\d+\/graphql\n {2}token {5}demo-[0-9a-f]{32}\n/,
@@ -41,18 +35,8 @@ describe('npm run demo', () => {
 
   it('gives a backfill longer than a window a history: a past window every 30 minutes, the current one last', async () => {
     await t.pool.query('DELETE FROM air_quality_run');
-    const output = captureOutput();
-    const env = {
-      DB_HOSTNAME: t.db.host,
-      DB_PORT: String(t.db.port),
-      DB_USERNAME: t.db.user,
-      DB_PASSWORD: t.db.password,
-      DB_DATABASE: t.db.database,
-      PORT: '0',
-    };
     const argv = ['--backfill', '5', '--rate', '600', '--refresh-every', '3600', '--duration', '1'];
-    const code = await withEventScheduler('OFF', () => main(argv, { ...output, env }));
-    const { out, err } = output.text();
+    const { code, out, err } = await demo('OFF', argv);
     expect([code, err]).toEqual([0, '']);
     // 5 h of data: past windows from 2 h ago (the first full 3 h) to now, every 30 minutes.
     expect(out).toContain('history: 4 past windows, one every 30 minutes of the backfill\n');
@@ -78,19 +62,8 @@ describe('npm run demo', () => {
     // The stand-in of IRCEL-CELINE, with three clean series: Antwerpen's PM10, Linkeroever's, Arts-Loi's NO2.
     const fake = await startFakeIrceline({ series: ['10743', '6152', '6504'] });
     try {
-      const output = captureOutput();
-      const env = {
-        DB_HOSTNAME: t.db.host,
-        DB_PORT: String(t.db.port),
-        DB_USERNAME: t.db.user,
-        DB_PASSWORD: t.db.password,
-        DB_DATABASE: t.db.database,
-        PORT: '0',
-        IRCELINE_API_URL: fake.url,
-      };
       const argv = ['--feed', 'irceline', '--duration', '2'];
-      const code = await withEventScheduler('ON', () => main(argv, { ...output, env }));
-      const { out, err } = output.text();
+      const { code, out, err } = await demo('ON', argv, { IRCELINE_API_URL: fake.url });
       expect([code, err]).toEqual([0, '']);
       expect(out).toContain(`real data from irceline (${fake.url}) every 10m; Ctrl-C to stop\n`);
       expect(out).toMatch(

@@ -9,6 +9,7 @@ import { isAlive } from '../src/db/embedded/processes.js';
 import type { EmbeddedState } from '../src/db/embedded/supervisor.js';
 import { CITIES } from '../src/sources/generator/belgium.js';
 import { waitFor } from './helpers/database.js';
+import { type WatchedProcess, watchProcess } from './helpers/watched-process.js';
 
 /**
  * The first ten minutes, as a fresh machine sees them: a copy of this checkout (its files without
@@ -34,47 +35,17 @@ const freshEnv = Object.fromEntries(
   ),
 );
 
-interface Running {
-  readonly child: ChildProcess;
-  readonly output: { text: string };
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Waits until the output matches, and returns the match. */
-  until(pattern: RegExp, what: string, timeoutMs?: number): Promise<RegExpExecArray>;
-}
-
-function track(child: ChildProcess): Running {
+function track(child: ChildProcess): WatchedProcess {
   started.push(child);
-  const output = { text: '' };
-  const keep = (chunk: Buffer) => {
-    output.text += chunk
-      .toString()
-      .replace(new RegExp(`${String.fromCharCode(27)}\\[\\d+m`, 'g'), '');
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  // 'close': the process has exited and so has every other that held its output, as the demo
-  // does after npm (which ends at Ctrl-C without waiting for its script).
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('close', (code, signal) => resolve({ code, signal })),
-  );
-  return {
-    child,
-    output,
-    exited,
-    until: (pattern, what, timeoutMs = 90_000) =>
-      waitFor(
-        async () => pattern.exec(output.text) ?? undefined,
-        timeoutMs,
-        `${what}; the output so far:\n${output.text}`,
-      ),
-  };
+  // 'close', as the demo needs: npm ends at Ctrl-C without waiting for its script.
+  return watchProcess(child, { exitOn: 'close' });
 }
 
 /**
  * A command in the namespace, in the copy, in a process group of its own as a terminal starts
  * it (so that a "Ctrl-C" reaches the whole group).
  */
-function inside(command: string, args: string[], env: Record<string, string> = {}): Running {
+function inside(command: string, args: string[], env: Record<string, string> = {}): WatchedProcess {
   return track(
     spawn('nsenter', [`--net=/proc/${holder.pid}/ns/net`, '--', command, ...args], {
       cwd: clone,
@@ -134,7 +105,7 @@ async function stoppedCompletely(state: EmbeddedState): Promise<void> {
   expect(await exists(dataFile('mariadb.sock'))).toBe(false);
 }
 
-const listening = (run: Running) =>
+const listening = (run: WatchedProcess) =>
   run
     .until(/serves GraphQL and GraphiQL at http:\/\/localhost:(\d+)\/graphql/, 'the API to listen')
     .then((match) => `http://127.0.0.1:${match[1]}`);

@@ -9,20 +9,7 @@ import { SQL_DIR } from '../src/db/migrate.js';
 import { connectionOptions } from '../src/db/pool.js';
 import { testServer, waitFor, withEventScheduler } from './helpers/database.js';
 import { type ProductionBuild, productionBuild } from './helpers/production-build.js';
-
-/** Everything the process wrote so far, both streams. */
-function output(child: ChildProcess): { text: string } {
-  const seen = { text: '' };
-  const keep = (chunk: Buffer) => {
-    // Without the colours of the logger (ESC [ n m).
-    seen.text += chunk
-      .toString()
-      .replace(new RegExp(`${String.fromCharCode(27)}\\[\\d+m`, 'g'), '');
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  return seen;
-}
+import { watchProcess } from './helpers/watched-process.js';
 
 let build: ProductionBuild;
 let admin: Connection;
@@ -38,9 +25,8 @@ function run(name: string, env: Record<string, string>, args: string[] = []) {
     env: { ...process.env, ...env },
   });
   children.push(child);
-  const seen = output(child);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { child, seen, exited };
+  const { output, exited } = watchProcess(child);
+  return { child, seen: output, exited: exited.then(({ code }) => code) };
 }
 
 async function listening(seen: { text: string }): Promise<string> {

@@ -1,12 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/server/app.js';
+import { describe, expect, it } from 'vitest';
 import { parseStationLabel } from '../src/sources/irceline/station-label.js';
 import { stationCodeIn } from '../src/sources/openaq/station-code.js';
 import { parseDuration } from '../src/util/duration.js';
-import { graphql, TOKEN, testApp } from './helpers/app.js';
-import { createTestDatabase, type TestDatabase, waitFor } from './helpers/database.js';
+import { graphql, TOKEN, useApp } from './helpers/app.js';
+import { useTestDatabase, waitFor } from './helpers/database.js';
 import { startFakeIrceline } from './helpers/fake-irceline.js';
+import { watchProcess } from './helpers/watched-process.js';
 
 /**
  * The feed as a user runs it: `npm run feed -- irceline --once` against a running API, with
@@ -14,36 +14,16 @@ import { startFakeIrceline } from './helpers/fake-irceline.js';
  * stopped by SIGTERM, as docker stop does.
  */
 
-let t: TestDatabase;
-let app: App;
-let endpoint: string;
-
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-  app = testApp(t);
-  const { port } = await app.start(0);
-  endpoint = `http://127.0.0.1:${port}/graphql`;
-});
-
-afterAll(async () => {
-  await app.stop();
-  await t.drop();
-});
+const t = useTestDatabase(import.meta.filename);
+const api = useApp(t);
 
 function run(command: string, args: string[], env: Record<string, string>) {
   const child = spawn(command, args, {
     cwd: new URL('..', import.meta.url),
     env: { ...process.env, API_TOKENS: TOKEN, ...env },
   });
-  const seen = { out: '', err: '' };
-  child.stdout?.on('data', (chunk: Buffer) => {
-    seen.out += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    seen.err += chunk.toString();
-  });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
-  return { child, seen, exited };
+  const { seen, exited } = watchProcess(child);
+  return { child, seen, exited: exited.then(({ code }) => code) };
 }
 
 describe('npm run feed -- irceline --once', () => {
@@ -52,7 +32,7 @@ describe('npm run feed -- irceline --once', () => {
     try {
       const { seen, exited } = run(
         'npm',
-        ['run', '--silent', 'feed', '--', 'irceline', '--once', '--endpoint', endpoint],
+        ['run', '--silent', 'feed', '--', 'irceline', '--once', '--endpoint', api.url],
         {
           IRCELINE_API_URL: fake.url,
         },
@@ -61,11 +41,11 @@ describe('npm run feed -- irceline --once', () => {
       expect(seen.err).toBe('');
       expect(seen.out).toMatch(
         new RegExp(
-          `^feed irceline: ${fake.url} into ${endpoint}, once\\n\\S+Z irceline: 11 stations, 16 series \\(1 idle\\), \\d+ fetched: \\d+ new, 0 updated, 0 unchanged, \\d+ rejected, \\d+ skipped, 0 not fetched; 9 requests in \\S+ s; windows refreshed \\(run \\d+, 4 cities\\)\\n`,
+          `^feed irceline: ${fake.url} into ${api.url}, once\\n\\S+Z irceline: 11 stations, 16 series \\(1 idle\\), \\d+ fetched: \\d+ new, 0 updated, 0 unchanged, \\d+ rejected, \\d+ skipped, 0 not fetched; 9 requests in \\S+ s; windows refreshed \\(run \\d+, 4 cities\\)\\n`,
         ),
       );
       const { data } = await graphql(
-        app,
+        api.app,
         '{ airQuality { city { name names { fr } } belaqi pollutants { parameter } } }',
       );
       expect(data.airQuality).toEqual([
@@ -123,7 +103,7 @@ describe('npm run feed -- irceline, until SIGTERM', () => {
           '--interval',
           '1h',
           '--endpoint',
-          endpoint,
+          api.url,
         ],
         { IRCELINE_API_URL: fake.url },
       );
@@ -135,7 +115,7 @@ describe('npm run feed -- irceline, until SIGTERM', () => {
       (child as ChildProcess).kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(seen.out).toMatch(
-        new RegExp(`^feed irceline: ${fake.url} into ${endpoint}, every 1h until Ctrl-C\\n`),
+        new RegExp(`^feed irceline: ${fake.url} into ${api.url}, every 1h until Ctrl-C\\n`),
       );
       expect(seen.err).toBe(
         '\nSIGTERM: storing what was fetched, then stopping (again to quit at once)\n',

@@ -1,16 +1,10 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/server/app.js';
-import { graphql, testApp } from './helpers/app.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
-import {
-  type FakeIrceline,
-  HOUR,
-  IRCELINE_RECORDED_AT,
-  startFakeIrceline,
-} from './helpers/fake-irceline.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { graphql, useApp } from './helpers/app.js';
+import { useTestDatabase, writeLegacyConfig } from './helpers/database.js';
+import { type FakeIrceline, startFakeIrceline } from './helpers/fake-irceline.js';
 import {
   emptyFeedTables,
   feedProgressRows,
@@ -26,24 +20,23 @@ import {
  * -9999, a null value, "NaN" as a value and as coordinates, repeated and out-of-order values.
  */
 
-let t: TestDatabase;
-let app: App;
-let endpoint: string;
+const t = useTestDatabase(import.meta.filename);
+const api = useApp(t);
 let fake: FakeIrceline;
 
 /** A recorded time of day (hours of 2026-11-21 UTC) as this run replays it. */
-const at = (hour: number) => fake.at(IRCELINE_RECORDED_AT + (hour - 12) * HOUR);
+const at = (hour: number) => fake.atHour(hour);
 const iso = (hour: number) => at(hour).toISOString();
 const instant = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, 'Z');
 /** The recorded hour a stored time stands for. */
-const hourOf = (date: Date) => 12 + (date.getTime() - at(12).getTime()) / HOUR;
+const hourOf = (date: Date) => fake.hourOf(date);
 
 const feed = (args: string[], env: Record<string, string> = {}) =>
   runFeedCommand(args, { IRCELINE_API_URL: fake.url, ...env });
 
 /** The feed through the API, since 09:00 recorded: values of 10:00, 11:00 and 12:00. */
 const apiFeed = (...extra: string[]) =>
-  feed([...onceThroughApi('irceline', iso(9), endpoint), ...extra]);
+  feed([...onceThroughApi('irceline', iso(9), api.url), ...extra]);
 
 const stored = () => storedMeasurements(t.pool, hourOf);
 
@@ -120,18 +113,6 @@ const SERIES = [
   '7200',
 ];
 
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-  app = testApp(t);
-  const { port } = await app.start(0);
-  endpoint = `http://127.0.0.1:${port}/graphql`;
-});
-
-afterAll(async () => {
-  await app.stop();
-  await t.drop();
-});
-
 const emptyTables = () => emptyFeedTables(t.pool);
 
 describe('npm run feed -- irceline --once, through the API', () => {
@@ -156,7 +137,7 @@ describe('npm run feed -- irceline --once, through the API', () => {
     expect(post.timeseries.slice().sort()).toEqual(SERIES);
     expect(post.timespan).toMatch(new RegExp(`^${instant(at(9).getTime() + 1000)}/\\S+Z$`));
     const lines = out.split('\n');
-    expect(lines[0]).toBe(`feed irceline: ${fake.url} into ${endpoint}, once`);
+    expect(lines[0]).toBe(`feed irceline: ${fake.url} into ${api.url}, once`);
     expect(lines[1]).toMatch(
       /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ irceline: 11 stations, 16 series \(1 idle\), 50 fetched: 42 new, 0 updated, 0 unchanged, 6 rejected, 3 skipped, 0 not fetched; 9 requests in \d+\.\d s; windows refreshed \(run \d+, 4 cities\)$/,
     );
@@ -180,7 +161,7 @@ describe('npm run feed -- irceline --once, through the API', () => {
   it('gives the current windows of its cities at once, by any of their names', async () => {
     await apiFeed();
     const { data } = await graphql(
-      app,
+      api.app,
       `{ airQuality(cities: ["Anvers", "Bruxelles", "Ghent", "Seraing", "Charleroi"]) {
            city { name } belaqi pollutants { parameter average count locations } } }`,
     );
@@ -223,7 +204,7 @@ describe('npm run feed -- irceline --once, through the API', () => {
       },
     ]);
     const stations = await graphql(
-      app,
+      api.app,
       '{ city(name: "Brussel") { names { nl fr de en } locations { name latitude longitude sourceName sourceType licence attribution } } }',
     );
     expect(stations.data.city.names).toEqual({
@@ -404,16 +385,7 @@ describe('npm run feed -- irceline database.conf --once, straight into the datab
     try {
       const folder = await mkdtemp(join(tmpdir(), 'belair-feed-'));
       const conf = join(folder, 'database.conf');
-      await writeFile(
-        conf,
-        [
-          `DB_USERNAME = "${t.db.user}"`,
-          `DB_PASSWORD = "${t.db.password}"`,
-          `DB_HOSTNAME = "${t.db.host}"`,
-          `DB_PORT = "${t.db.port}"`,
-          `DB_DATABASE = "${t.db.database}"`,
-        ].join('\n'),
-      );
+      await writeLegacyConfig(conf, t.db);
       const { code, out } = await feed(['irceline', conf, '--once', '--since', iso(9)]);
       expect(code).toBe(1);
       expect(out.split('\n')[0]).toBe(

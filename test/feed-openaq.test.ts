@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/server/app.js';
-import { graphql, testApp } from './helpers/app.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { graphql, useApp } from './helpers/app.js';
+import { useTestDatabase } from './helpers/database.js';
 import {
   type FakeOpenaq,
   type FakeOpenaqOptions,
@@ -27,22 +26,20 @@ import {
  * belair does not know, -9999, repeated and out-of-order measurements.
  */
 
-const HOUR = 3_600_000;
-let t: TestDatabase;
-let app: App;
-let endpoint: string;
+const t = useTestDatabase(import.meta.filename);
+const api = useApp(t);
 let fake: FakeOpenaq;
 
-const at = (hour: number) => fake.at(OPENAQ_RECORDED_AT + (hour - 12) * HOUR);
+const at = (hour: number) => fake.atHour(hour);
 const iso = (hour: number) => at(hour).toISOString();
-const hourOf = (date: Date) => 12 + (date.getTime() - at(12).getTime()) / HOUR;
+const hourOf = (date: Date) => fake.hourOf(date);
 
 const feed = (args: string[], env: Record<string, string> = {}) =>
   runFeedCommand(args, { OPENAQ_API_URL: fake.url, OPENAQ_API_KEY: OPENAQ_KEY, ...env });
 
 /** Through the API, since 09:00 recorded: the measurements of 10:00, 11:00 and 12:00. */
 const apiFeed = (...extra: string[]) =>
-  feed([...onceThroughApi('openaq', iso(9), endpoint), ...extra]);
+  feed([...onceThroughApi('openaq', iso(9), api.url), ...extra]);
 
 const stored = () => storedMeasurements(t.pool, hourOf);
 
@@ -79,18 +76,6 @@ const STORED = [
 ];
 
 const SENSORS = ['5401', '5402', '5403', '5501', '5502', '5601', '5602', '6601', '6901'];
-
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-  app = testApp(t);
-  const { port } = await app.start(0);
-  endpoint = `http://127.0.0.1:${port}/graphql`;
-});
-
-afterAll(async () => {
-  await app.stop();
-  await t.drop();
-});
 
 async function fresh(options: FakeOpenaqOptions = {}) {
   await emptyFeedTables(t.pool);
@@ -143,7 +128,7 @@ describe('npm run feed -- openaq --once', () => {
   it("keeps each provider's licence and credit on its stations", async () => {
     await apiFeed();
     const { data } = await graphql(
-      app,
+      api.app,
       `{ cities(country: "BE") { name locations { name sourceName sourceType licence attribution } } }`,
     );
     expect(data.cities).toEqual([
@@ -311,7 +296,7 @@ describe('when OpenAQ refuses', () => {
     const { code, out, err } = await apiFeed('--api-key', 'not-my-key');
     expect(code).toBe(2);
     expect(fake.count().all).toBe(1);
-    expect(out).toBe(`feed openaq: ${fake.url} into ${endpoint}, once\n`);
+    expect(out).toBe(`feed openaq: ${fake.url} into ${api.url}, once\n`);
     expect(err).toBe(
       `OpenAQ refused the request (401): Unauthorized. A valid API key must be provided in the X-API-Key header. (${fake.url}/v3/locations?iso=BE&limit=1000&page=1)\nOpenAQ refused the API key: check OPENAQ_API_KEY or --api-key (a free key: https://explore.openaq.org/register).\n`,
     );

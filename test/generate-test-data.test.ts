@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,7 +11,13 @@ import { CITIES, STATIONS } from '../src/sources/generator/belgium.js';
 import { createMeasurementGenerator } from '../src/sources/generator/generate.js';
 import { TOKEN, useApp } from './helpers/app.js';
 import { backfillThreeHours, THREE_HOURS_OF_BACKFILL } from './helpers/backfill.js';
-import { clearMeasurements, countOf, useTestDatabase, waitFor } from './helpers/database.js';
+import {
+  clearMeasurements,
+  countOf,
+  useTestDatabase,
+  waitFor,
+  writeLegacyConfig,
+} from './helpers/database.js';
 import { fakeClock } from './helpers/fake-clock.js';
 import { captureOutput } from './helpers/output.js';
 
@@ -26,17 +32,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'belair-generate-'));
   configFile = join(dir, 'database.conf');
   // The original project's configuration file, pointing at this file's test database.
-  await writeFile(
-    configFile,
-    [
-      `DB_USERNAME = "${t.db.user}"`,
-      `DB_PASSWORD = "${t.db.password}"`,
-      `DB_HOSTNAME = "${t.db.host}"`,
-      `DB_PORT = "${t.db.port}"`,
-      `DB_DATABASE = "${t.db.database}"`,
-      '',
-    ].join('\n'),
-  );
+  await writeLegacyConfig(configFile, t.db);
 });
 
 afterAll(async () => {

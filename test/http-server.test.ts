@@ -1,7 +1,6 @@
-import { request as httpRequest } from 'node:http';
 import type { RowDataPacket } from 'mysql2/promise';
 import { describe, expect, it } from 'vitest';
-import { listen, TOKEN, testApp, useApp } from './helpers/app.js';
+import { listen, postChunked, TOKEN, testApp, useApp } from './helpers/app.js';
 import { connect, useTestDatabase, waitFor, withEventScheduler } from './helpers/database.js';
 import { INGEST, measurement } from './helpers/measurements.js';
 
@@ -198,22 +197,7 @@ describe('the HTTP server', () => {
     expect(await declared.json()).toEqual(expected);
 
     // Chunked, no content-length: the limit is found while reading.
-    const status = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = httpRequest(`${api.base}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
-      });
-      req.on('response', (res) => {
-        let body = '';
-        res.on('data', (chunk) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
-      req.on('error', reject);
-      for (let i = 0; i < big.length; i += 10_000) req.write(big.slice(i, i + 10_000));
-      req.end();
-    });
+    const status = await postChunked(`${api.base}/graphql`, big, 10_000);
     expect(status.status).toBe(413);
     expect(JSON.parse(status.body)).toEqual(expected);
 

@@ -1,31 +1,17 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { graphql, testApp, withToken } from './helpers/app.js';
 import { countingPool } from './helpers/counting-pool.js';
-import { createTestDatabase, type TestDatabase } from './helpers/database.js';
+import { useTestDatabase } from './helpers/database.js';
+import { type MeasurementJson, measurement } from './helpers/measurements.js';
 
-let t: TestDatabase;
-beforeAll(async () => {
-  t = await createTestDatabase(import.meta.filename);
-});
-afterAll(async () => {
-  await t?.drop();
-});
+const t = useTestDatabase(import.meta.filename);
 
 const QUERY = `{ cities(country: "BE") { name
   locations { name latest { parameter value unit measuredAt } } } }`;
 
-function item(
-  city: string,
-  location: string,
-  parameter: string,
-  value: number,
-  measuredAt: string,
-  unit = 'µg/m³',
-) {
-  return { city, location, country: 'BE', parameter, value, unit, measuredAt };
-}
+const item = measurement;
 
-async function ingest(items: ReturnType<typeof item>[]) {
+async function ingest(items: MeasurementJson[]) {
   const result = await graphql(
     testApp(t),
     'mutation ($m: [MeasurementInput!]!) { ingestMeasurements(measurements: $m) { inserted rejected { reason } } }',

@@ -3,7 +3,6 @@ import { type AddressInfo, createServer } from 'node:net';
 import type { RowDataPacket } from 'mysql2/promise';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { migrate } from '../src/db/migrate.js';
-import { createPool } from '../src/db/pool.js';
 import { type ApiProcess, killApiProcesses, startApiProcess } from './helpers/api-process.js';
 import {
   callRefresh,
@@ -15,11 +14,13 @@ import {
 import { type Received, wsClient, wsSubscribe } from './helpers/live-clients.js';
 import { pairEnv } from './helpers/replica-app.js';
 import {
+  currentRunOn,
   type ReplicationPair,
+  seedPair,
   startReplicationPair,
   waitUntilReplicating,
 } from './helpers/replication.js';
-import { insertCity, insertLocation, insertMeasurements, MINUTE } from './helpers/seed.js';
+import { MINUTE } from './helpers/seed.js';
 
 /**
  * Several API processes as one service: the real entry point (npm start) started more than once
@@ -56,38 +57,12 @@ describe('two API processes over a primary and its replica', () => {
 
   beforeAll(async () => {
     pair = await startReplicationPair('belair');
-    await migrate(pair.primary, { ensureEventScheduler: false });
-    const seed = createPool(pair.primary, 2);
-    try {
-      const city = await insertCity(seed, 'BE', 'Twoprocess');
-      const location = await insertLocation(seed, city, 'BETR-TWO');
-      await insertMeasurements(seed, [
-        {
-          locationId: location,
-          pollutant: 'no2',
-          measuredAt: Date.now() - 10 * MINUTE,
-          value: 30,
-          unit: 'µg/m³',
-        },
-      ]);
-    } finally {
-      await seed.end();
-    }
-    await callRefresh(pair.primary);
-    await pair.caughtUp();
+    await seedPair(pair, { city: 'Twoprocess', location: 'BETR-TWO', pollutant: 'no2', value: 30 });
   }, 180_000);
 
   afterAll(async () => {
     await pair?.stop();
   });
-
-  /** The current run's id on a server, read as root. */
-  async function currentRunOn(run: ReplicationPair['onPrimary']): Promise<number> {
-    const [row] = await run<{ id: number }[]>(
-      'SELECT id FROM belair.air_quality_run ORDER BY evaluated_at DESC, id DESC LIMIT 1',
-    );
-    return Number(row?.id);
-  }
 
   async function refreshThrough(api: ApiProcess): Promise<number> {
     const response = await fetch(`${api.base}/graphql`, {

@@ -1,6 +1,6 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiProcess, killApiProcesses, startApiProcess } from './helpers/api-process.js';
 import {
   callRefresh,
   connect,
@@ -17,49 +17,22 @@ const STATION = 'BETR-SIGNAL';
 const BATCH_SIZE = 10_000;
 const MINUTE = 60_000;
 
-/** The real API (npm run start:prod) on the test database, with everything it wrote to its output. */
-interface ApiProcess {
-  readonly child: ChildProcess;
-  readonly base: string;
-  readonly output: { text: string };
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
 const t = useTestDatabase(import.meta.filename);
 let build: ProductionBuild;
 let blocker: Connection;
-const started: ChildProcess[] = [];
 /** One instant for the whole file, so that every batch names the same measurements. */
 const now = Date.now();
 
-async function startApi(): Promise<ApiProcess> {
+/** The real API (npm run start:prod) on the test database. */
+function startApi(): Promise<ApiProcess> {
   // The entry point turns the global event scheduler on where it is off: hold it ON meanwhile.
-  return withEventScheduler('ON', async () => {
+  return withEventScheduler('ON', () =>
     // The production entry point, as the image runs it: node itself gets the signals.
-    const child = spawn(process.execPath, [build.entry('serve')], {
-      cwd: build.root,
-      env: { ...process.env, DB_DATABASE: t.db.database, PORT: '0', API_TOKENS: TOKEN },
-    });
-    started.push(child);
-    const output = { text: '' };
-    const keep = (chunk: Buffer) => {
-      output.text += chunk
-        .toString()
-        .replace(new RegExp(`${String.fromCharCode(27)}\\[\\d+m`, 'g'), '');
-    };
-    child.stdout.on('data', keep);
-    child.stderr.on('data', keep);
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.on('exit', (code, signal) => resolve({ code, signal })),
-    );
-    const port = await waitFor(
-      async () =>
-        /serves GraphQL and GraphiQL at http:\/\/localhost:(\d+)\/graphql/.exec(output.text)?.[1],
-      60_000,
-      'the API to listen',
-    );
-    return { child, base: `http://127.0.0.1:${port}`, output, exited };
-  });
+    startApiProcess(
+      { DB_DATABASE: t.db.database, API_TOKENS: TOKEN },
+      { args: [build.entry('serve')], cwd: build.root },
+    ),
+  );
 }
 
 function measurement(minutes: number, value: number) {
@@ -179,8 +152,7 @@ beforeAll(async () => {
 }, 180_000);
 
 afterAll(async () => {
-  for (const child of started)
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  killApiProcesses();
   await blocker?.end();
 });
 

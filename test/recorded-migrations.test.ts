@@ -16,6 +16,7 @@ import {
 } from '../src/db/migrate.js';
 import {
   createTestDatabase,
+  dbEnv,
   type TestDatabase,
   testServer,
   withEventScheduler,
@@ -216,13 +217,7 @@ describe('a process that does not migrate (MIGRATE_ON_START off)', () => {
 });
 
 describe('npm run db:migrate', () => {
-  const env = () => ({
-    DB_HOSTNAME: t.db.host,
-    DB_PORT: String(t.db.port),
-    DB_USERNAME: t.db.user,
-    DB_PASSWORD: t.db.password,
-    DB_DATABASE: t.db.database,
-  });
+  const env = () => dbEnv(t.db);
 
   it('--status lists every file and changes nothing', async () => {
     await t.pool.query("DELETE FROM schema_migration WHERE file = '070-views.sql'");

@@ -1,6 +1,6 @@
 import type { Connection, Pool, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { TOKEN, testApp } from './helpers/app.js';
+import { postOperation, testApp } from './helpers/app.js';
 import { connect, createPool, createTestDatabase, type TestDatabase } from './helpers/database.js';
 
 /**
@@ -37,20 +37,6 @@ afterAll(async () => {
 beforeEach(async () => {
   await t.pool.query('DELETE FROM air_quality_run');
 });
-
-async function post(endpoint: string, query: string, variables: Record<string, unknown> = {}) {
-  const response = await fetch(endpoint, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/json',
-      authorization: `Bearer ${TOKEN}`,
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: whatever the server answered
-  return { status: response.status, json: (await response.json()) as any };
-}
 
 const REFRESH = 'mutation ($at: DateTime) { refreshAirQuality(at: $at) { id evaluatedAt } }';
 
@@ -94,14 +80,14 @@ async function runs(): Promise<{ id: number; evaluatedAt: string }[]> {
 describe('refreshAirQuality, single flight per process', () => {
   it('shares one run among ten calls made at once, on one pooled connection, so that the pool stays free', async () => {
     const holder = await holdRefreshLock();
-    const calls = Array.from({ length: 10 }, () => post(url, REFRESH));
+    const calls = Array.from({ length: 10 }, () => postOperation(url, REFRESH));
     try {
       await until(async () => (await waitingForTheLock()) >= 1, 'a refresh to wait for the lock');
       // Past the acquire timeout: calls that each took a connection would have exhausted the pool.
       await new Promise((resolve) => setTimeout(resolve, ACQUIRE_TIMEOUT_MS + 300));
       expect(await waitingForTheLock()).toBe(1);
       // The rest of the API still has connections meanwhile.
-      const query = await post(url, '{ airQualityRuns(last: 1) { id } }');
+      const query = await postOperation(url, '{ airQualityRuns(last: 1) { id } }');
       expect(query).toEqual({ status: 200, json: { data: { airQualityRuns: [] } } });
     } finally {
       await holder.query("DO RELEASE_LOCK(belair_lock_name('refresh_air_quality'))");
@@ -126,13 +112,13 @@ describe('refreshAirQuality, single flight per process', () => {
     const holder = await holdRefreshLock();
     const past = ['2026-01-01T06:00:00.000Z', '2026-01-01T09:00:00.000Z'];
     const calls = [
-      post(url, REFRESH),
-      post(url, REFRESH, { at: past[0] }),
-      post(url, REFRESH, { at: past[1] }),
-      post(url, REFRESH),
-      post(url, REFRESH, { at: past[0] }),
-      post(url, REFRESH, { at: past[1] }),
-      post(url, REFRESH),
+      postOperation(url, REFRESH),
+      postOperation(url, REFRESH, { at: past[0] }),
+      postOperation(url, REFRESH, { at: past[1] }),
+      postOperation(url, REFRESH),
+      postOperation(url, REFRESH, { at: past[0] }),
+      postOperation(url, REFRESH, { at: past[1] }),
+      postOperation(url, REFRESH),
     ];
     try {
       await until(async () => (await waitingForTheLock()) >= 1, 'a refresh to wait for the lock');
@@ -152,14 +138,14 @@ describe('refreshAirQuality, single flight per process', () => {
     }));
     expect(answers).toEqual([0, 1, 2, 0, 1, 2, 0].map((i) => expected[i]));
     // The run for now is the current one, evaluated after every call was made.
-    const [current] = (await post(url, '{ airQualityRuns(last: 1) { id } }')).json.data
+    const [current] = (await postOperation(url, '{ airQualityRuns(last: 1) { id } }')).json.data
       .airQualityRuns;
     expect(current.id).toBe(String(now?.id));
   });
 
   it('gives a call made after a run took the lock a run of its own', async () => {
-    const first = await post(url, REFRESH);
-    const second = await post(url, REFRESH);
+    const first = await postOperation(url, REFRESH);
+    const second = await postOperation(url, REFRESH);
     const ids = [first, second].map((a) => a.json.data.refreshAirQuality.id);
     expect(new Set(ids).size).toBe(2);
     expect(await runs()).toHaveLength(2);
@@ -168,7 +154,9 @@ describe('refreshAirQuality, single flight per process', () => {
   it('still answers REFRESH_BUSY to every call when the lock stays taken past the wait', async () => {
     const holder = await holdRefreshLock();
     try {
-      const answers = await Promise.all(Array.from({ length: 5 }, () => post(busyUrl, REFRESH)));
+      const answers = await Promise.all(
+        Array.from({ length: 5 }, () => postOperation(busyUrl, REFRESH)),
+      );
       for (const answer of answers) {
         expect(answer).toEqual({
           status: 200,
@@ -193,7 +181,7 @@ describe('refreshAirQuality, single flight per process', () => {
       await holder.end();
     }
     expect(await runs()).toEqual([]);
-    const after = await post(busyUrl, REFRESH);
+    const after = await postOperation(busyUrl, REFRESH);
     expect(after.json.errors).toBeUndefined();
     expect(await runs()).toHaveLength(1);
   });

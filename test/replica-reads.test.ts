@@ -1,17 +1,18 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { migrate } from '../src/db/migrate.js';
 import { createPool } from '../src/db/pool.js';
 import { graphql, withToken } from './helpers/app.js';
 import { callRefresh, waitFor } from './helpers/database.js';
 import { wsClient, wsSubscribe } from './helpers/live-clients.js';
 import { appOnPair, type PairApp } from './helpers/replica-app.js';
 import {
+  currentRunOn,
   type ReplicationPair,
+  seedPair,
   startReplicationPair,
   statementCounters,
   waitUntilReplicating,
 } from './helpers/replication.js';
-import { insertCity, insertLocation, insertMeasurements, MINUTE } from './helpers/seed.js';
+import { MINUTE } from './helpers/seed.js';
 
 /**
  * Reads from a replica, on real replication: a throwaway primary and replica (see
@@ -30,28 +31,16 @@ const apps: PairApp[] = [];
 
 beforeAll(async () => {
   pair = await startReplicationPair('belair');
-  await migrate(pair.primary, { ensureEventScheduler: false });
+  await seedPair(pair, {
+    city: 'Replicaville',
+    location: 'BETR-REPLICA',
+    pollutant: 'pm10',
+    value: 21,
+  });
   // Created on the primary, replicated to the replica like any other change.
   await pair.onPrimary(`CREATE USER '${USER}'@'%' IDENTIFIED BY '${PASSWORD}'`);
   await pair.onPrimary(`GRANT ALL ON belair.* TO '${USER}'@'%'`);
   await pair.onPrimary(`GRANT SLAVE MONITOR ON *.* TO '${USER}'@'%'`);
-  const seed = createPool(pair.primary, 2);
-  try {
-    const city = await insertCity(seed, 'BE', 'Replicaville');
-    const location = await insertLocation(seed, city, 'BETR-REPLICA');
-    await insertMeasurements(seed, [
-      {
-        locationId: location,
-        pollutant: 'pm10',
-        measuredAt: Date.now() - 10 * MINUTE,
-        value: 21,
-        unit: 'µg/m³',
-      },
-    ]);
-  } finally {
-    await seed.end();
-  }
-  await callRefresh(pair.primary);
   await pair.caughtUp();
 }, 180_000);
 
@@ -72,14 +61,6 @@ async function started(env: Record<string, string> = {}, queryIdleMs?: number) {
   apps.push(app);
   const { port } = await app.start(0, '127.0.0.1');
   return { app, base: `http://127.0.0.1:${port}` };
-}
-
-/** The current run's id on a server, read as root. */
-async function currentRunOn(run: ReplicationPair['onPrimary']): Promise<number> {
-  const [row] = await run<{ id: number }[]>(
-    'SELECT id FROM belair.air_quality_run ORDER BY evaluated_at DESC, id DESC LIMIT 1',
-  );
-  return Number(row?.id);
 }
 
 /** The poller is neither polling nor scheduled: nothing is on its way to a server. */

@@ -21,12 +21,13 @@ import { formatPollSummary } from './feed-summary.js';
 import {
   argumentsOrExit,
   DEFAULT_ENDPOINT,
-  endpointUrl,
   isEntryPoint,
   parseCommandLine,
   UsageError,
+  WRITE_OPTIONS,
+  type WriteTarget,
   wholeNumber,
-  writeToken,
+  writeTarget,
 } from './options.js';
 
 const USAGE = `Usage: npm run feed -- <irceline|openaq> [dbConfigFile] [options]
@@ -71,7 +72,7 @@ Exit status: 0 when everything fetched was stored or deliberately skipped; 1 whe
 rejected or could not be fetched or stored; 2 on a usage error, a missing key or a key the
 upstream refuses.`;
 
-export interface FeedArguments {
+export interface FeedArguments extends WriteTarget {
   readonly feed: FeedName;
   readonly dbConfigFile: string | undefined;
   readonly once: boolean;
@@ -83,9 +84,6 @@ export interface FeedArguments {
   readonly maxRequestsPerMinute: number;
   readonly timeoutMs: number;
   readonly retries: number;
-  readonly endpoint: string;
-  readonly token: string | undefined;
-  readonly batchSize: number;
 }
 
 const DEFAULT_INTERVAL: Readonly<Record<FeedName, string>> = { irceline: '10m', openaq: '15m' };
@@ -150,9 +148,7 @@ export function parseFeedArguments(
       'max-requests-per-minute': { type: 'string', default: '50' },
       timeout: { type: 'string', default: '30s' },
       retries: { type: 'string', default: '3' },
-      endpoint: { type: 'string', default: DEFAULT_ENDPOINT },
-      token: { type: 'string' },
-      'batch-size': { type: 'string', default: '1000' },
+      ...WRITE_OPTIONS,
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -189,9 +185,7 @@ export function parseFeedArguments(
     ),
     timeoutMs: duration('--timeout', values.timeout, 100, 600_000),
     retries: wholeNumber('--retries', values.retries, 0, 20),
-    endpoint: endpointUrl(values.endpoint),
-    token: dbConfigFile === undefined ? writeToken(values.token, env) : undefined,
-    batchSize: wholeNumber('--batch-size', values['batch-size'], 1, 10_000),
+    ...writeTarget(values, env, { throughApi: dbConfigFile === undefined }),
   };
 }
 

@@ -20,15 +20,16 @@ import { clock, formatCount, formatReasons, formatTable } from './format.js';
 import {
   argumentsOrExit,
   DEFAULT_ENDPOINT,
-  endpointUrl,
   isEntryPoint,
   parseCommandLine,
   positiveNumber,
   runUntilInterrupted,
   type ScriptIo,
   UsageError,
+  WRITE_OPTIONS,
+  type WriteTarget,
   wholeNumber,
-  writeToken,
+  writeTarget,
 } from './options.js';
 
 const USAGE = `Usage: npm run generate-test-data -- [perMinute] [dbConfigFile] [options]
@@ -53,15 +54,12 @@ Options:
 Exit status: 0 when everything generated was stored; 1 when something was rejected or could
 not be sent; 2 on a usage error.`;
 
-export interface GenerateArguments {
+export interface GenerateArguments extends WriteTarget {
   readonly perMinute: number;
   readonly dbConfigFile: string | undefined;
-  readonly endpoint: string;
-  readonly token: string | undefined;
   readonly backfillHours: number | undefined;
   readonly durationSeconds: number | undefined;
   readonly seed: string | undefined;
-  readonly batchSize: number;
 }
 
 export function parseGenerateArguments(
@@ -71,12 +69,10 @@ export function parseGenerateArguments(
   const { values, positionals } = parseCommandLine(argv, {
     allowPositionals: true,
     options: {
-      endpoint: { type: 'string', default: DEFAULT_ENDPOINT },
-      token: { type: 'string' },
+      ...WRITE_OPTIONS,
       backfill: { type: 'string' },
       duration: { type: 'string' },
       seed: { type: 'string' },
-      'batch-size': { type: 'string', default: '1000' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
@@ -90,8 +86,7 @@ export function parseGenerateArguments(
   return {
     perMinute: rate === undefined ? 100 : positiveNumber('perMinute', rate, 6_000_000),
     dbConfigFile,
-    endpoint: endpointUrl(values.endpoint),
-    token: writeToken(values.token, env),
+    ...writeTarget(values, env),
     backfillHours:
       values.backfill === undefined
         ? undefined
@@ -101,7 +96,6 @@ export function parseGenerateArguments(
         ? undefined
         : wholeNumber('--duration', values.duration, 0, 365 * 24 * 3600),
     seed: values.seed,
-    batchSize: wholeNumber('--batch-size', values['batch-size'], 1, 10_000),
   };
 }
 

@@ -15,12 +15,13 @@ import { formatCount, formatReasons, formatTable } from './format.js';
 import {
   argumentsOrExit,
   DEFAULT_ENDPOINT,
-  endpointUrl,
   isEntryPoint,
   parseCommandLine,
   UsageError,
+  WRITE_OPTIONS,
+  type WriteTarget,
   wholeNumber,
-  writeToken,
+  writeTarget,
 } from './options.js';
 
 const USAGE = `Usage: npm run ingest -- [options] [files...]
@@ -40,12 +41,9 @@ Options:
 Exit status: 0 when every record was stored or filtered out; 1 when a record was malformed or
 rejected, a batch could not be sent or an input could not be read; 2 on a usage error.`;
 
-export interface IngestArguments {
+export interface IngestArguments extends WriteTarget {
   readonly files: readonly string[];
   readonly countries: ReadonlySet<string> | 'all';
-  readonly endpoint: string;
-  readonly token: string | undefined;
-  readonly batchSize: number;
   readonly retries: number;
 }
 
@@ -57,9 +55,7 @@ export function parseIngestArguments(
     allowPositionals: true,
     options: {
       country: { type: 'string', default: 'BE' },
-      endpoint: { type: 'string', default: DEFAULT_ENDPOINT },
-      token: { type: 'string' },
-      'batch-size': { type: 'string', default: '1000' },
+      ...WRITE_OPTIONS,
       retries: { type: 'string', default: '5' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -84,9 +80,7 @@ export function parseIngestArguments(
   return {
     files: positionals,
     countries,
-    endpoint: endpointUrl(values.endpoint),
-    token: writeToken(values.token, env),
-    batchSize: wholeNumber('--batch-size', values['batch-size'], 1, 10_000),
+    ...writeTarget(values, env),
     retries: wholeNumber('--retries', values.retries, 0, 100),
   };
 }

@@ -61,6 +61,36 @@ export function writeToken(
   }
 }
 
+/** The options of a script that sends measurements to the API (parseArgs options). */
+export const WRITE_OPTIONS = {
+  endpoint: { type: 'string', default: DEFAULT_ENDPOINT },
+  token: { type: 'string' },
+  'batch-size': { type: 'string', default: '1000' },
+} as const;
+
+/** Where a script sends its batches, with which token, and how many measurements a request. */
+export interface WriteTarget {
+  readonly endpoint: string;
+  readonly token: string | undefined;
+  readonly batchSize: number;
+}
+
+/**
+ * WRITE_OPTIONS' values, checked. The token is --token, else the first of API_TOKENS; none when
+ * the script writes straight into a database (`throughApi: false`).
+ */
+export function writeTarget(
+  values: { readonly endpoint: string; readonly token?: string; readonly 'batch-size': string },
+  env: Record<string, string | undefined>,
+  options: { readonly throughApi?: boolean } = {},
+): WriteTarget {
+  return {
+    endpoint: endpointUrl(values.endpoint),
+    token: options.throughApi === false ? undefined : writeToken(values.token, env),
+    batchSize: wholeNumber('--batch-size', values['batch-size'], 1, 10_000),
+  };
+}
+
 /**
  * The arguments, or the exit status when there is nothing to run: 0 after printing the usage
  * for --help, 2 after printing a usage error.

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { waitFor } from './database.js';
+import { type Exit, watchProcess } from './watched-process.js';
 
 /** The real API (npm start, src/cli/serve.ts) in a process of its own, and what it printed. */
 export interface ApiProcess {
@@ -9,35 +10,40 @@ export interface ApiProcess {
   readonly port: number;
   /** Everything it wrote to stdout and stderr so far, without colours. */
   readonly output: { text: string };
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  readonly exited: Promise<Exit>;
   /** SIGTERM, then resolves with how it exited. */
-  stop(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  stop(): Promise<Exit>;
 }
 
 const started: ChildProcess[] = [];
 
+/** What node runs, and where: npm start's entry point unless a test names another (a build's). */
+export interface ApiEntry {
+  readonly args: readonly string[];
+  readonly cwd: string | URL;
+}
+
+const NPM_START: ApiEntry = {
+  args: ['--import', 'tsx', 'src/cli/serve.ts'],
+  cwd: new URL('../..', import.meta.url),
+};
+
 /**
- * Starts npm start with the environment given (over this process's, PORT=0) and resolves once it
- * says where it serves. Whatever a test leaves running is killed by killApiProcesses.
+ * Starts npm start (or the entry given) with the environment given (over this process's, PORT=0)
+ * and resolves once it says where it serves. Whatever a test leaves running is killed by
+ * killApiProcesses.
  */
-export async function startApiProcess(env: Record<string, string>): Promise<ApiProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
-    cwd: new URL('../..', import.meta.url),
+export async function startApiProcess(
+  env: Record<string, string>,
+  entry: ApiEntry = NPM_START,
+): Promise<ApiProcess> {
+  const child = spawn(process.execPath, [...entry.args], {
+    cwd: entry.cwd,
     env: { ...process.env, PORT: '0', ...env },
   });
   started.push(child);
-  const output = { text: '' };
-  const keep = (chunk: Buffer) => {
-    output.text += chunk
-      .toString()
-      .replace(new RegExp(`${String.fromCharCode(27)}\\[\\d+m`, 'g'), '');
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  let gone: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  const { output, exited } = watchProcess(child);
+  let gone: Exit | null = null;
   void exited.then((how) => {
     gone = how;
   });

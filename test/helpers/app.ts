@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import type { YogaLogger } from 'graphql-yoga';
 import type { Pool } from 'mysql2/promise';
 import { afterAll, afterEach, expect } from 'vitest';
@@ -183,4 +184,57 @@ export function postWithToken(
   headers: Record<string, string> = {},
 ): Promise<Response> {
   return fetch(url, { method: 'POST', headers: { ...JSON_WITH_TOKEN, ...headers }, body });
+}
+
+/** POSTs an operation over real HTTP with the write token: the status and the parsed answer. */
+export async function postOperation(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+) {
+  const response = await postWithToken(url, JSON.stringify({ query, variables }));
+  // biome-ignore lint/suspicious/noExplicitAny: whatever the server answered
+  return { status: response.status, json: (await response.json()) as any };
+}
+
+/**
+ * POSTs a JSON body chunked (transfer-encoding: chunked, no content-length), `chunkChars` at a
+ * time as the socket takes them, and resolves with the status and the body of the answer. Writes
+ * the server no longer reads fail once it has answered: the answer counts.
+ */
+export function postChunked(
+  url: string,
+  body: string,
+  chunkChars: number,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked' },
+    });
+    req.on('response', (res) => {
+      let answer = '';
+      res.on('data', (chunk) => {
+        answer += chunk;
+      });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: answer }));
+    });
+    req.on('error', (error) => (req.writableEnded ? undefined : reject(error)));
+    let offset = 0;
+    const writeMore = () => {
+      while (offset < body.length) {
+        const chunk = body.slice(offset, offset + chunkChars);
+        offset += chunk.length;
+        if (!req.write(chunk)) {
+          req.once('drain', writeMore);
+          return;
+        }
+      }
+      req.end();
+    };
+    writeMore();
+    req.on('close', () => {
+      offset = body.length;
+    });
+  });
 }

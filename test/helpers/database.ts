@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { writeFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import mysql, { type Connection, type Pool, type RowDataPacket } from 'mysql2/promise';
 import { afterAll } from 'vitest';
@@ -11,6 +12,23 @@ import { useForAll } from './lifecycle.js';
 /** The server the tests use: the environment's DB_* settings, 127.0.0.1:3306 as root by default. */
 export function testServer(): DatabaseConfig {
   return loadConfig().db;
+}
+
+/** The DB_* settings that point a process (npm start, a script's main) at a database. */
+export function dbEnv(db: DatabaseConfig): Record<string, string> {
+  return {
+    DB_USERNAME: db.user,
+    DB_PASSWORD: db.password,
+    DB_HOSTNAME: db.host,
+    DB_PORT: String(db.port),
+    DB_DATABASE: db.database,
+  };
+}
+
+/** Writes the original project's configuration file (KEY = "value" lines) for a database. */
+export async function writeLegacyConfig(file: string, db: DatabaseConfig): Promise<void> {
+  const lines = Object.entries(dbEnv(db)).map(([name, value]) => `${name} = "${value}"`);
+  await writeFile(file, `${lines.join('\n')}\n`);
 }
 
 export interface TestDatabase {

@@ -1,17 +1,16 @@
 import {
   type FakeUpstream,
-  hourStart,
   type Recorded,
+  type Replay,
   type Reply,
   readFixture,
+  replay,
   shiftTimes,
   startFakeUpstream,
 } from './fake-upstream.js';
 
 /** The instant test/fixtures/irceline/ was recorded at: its lastValues are of this hour. */
 export const IRCELINE_RECORDED_AT = Date.UTC(2026, 10, 21, 12);
-
-const HOUR = 3_600_000;
 
 const fixture = (name: string) => readFixture('irceline', name);
 
@@ -20,15 +19,7 @@ interface Entry {
   lastValue?: { timestamp: number; value: unknown };
 }
 
-export interface FakeIrceline extends FakeUpstream {
-  /** The newest hour the stand-in serves (epoch ms); later values are not published yet. */
-  latestHour(): number;
-  /** Publishes the values of the next hours. */
-  publish(hours: number): void;
-  /** epoch ms of the recorded hour 12:00 at this run: fixture time + offset. */
-  readonly offset: number;
-  /** The time a fixture instant stands for in this run. */
-  at(recorded: number): Date;
+export interface FakeIrceline extends FakeUpstream, Replay {
   /** Requests by kind: phenomena, timeseries, getData (POST) and getData of one series (GET). */
   count(): { phenomena: number; timeseries: number; post: number; get: number; all: number };
 }
@@ -60,7 +51,8 @@ function timespan(text: unknown): { start: number; end: number } | null {
  * to publish the next hour) and answers getData for the timespan asked, as the real one does.
  */
 export async function startFakeIrceline(options: FakeIrcelineOptions = {}): Promise<FakeIrceline> {
-  const offset = hourStart(1) - IRCELINE_RECORDED_AT;
+  const time = replay(IRCELINE_RECORDED_AT);
+  const { offset } = time;
   const keep = (id: string) => options.series === undefined || options.series.includes(id);
   const values = shiftTimes(
     fixture('values.json') as Record<string, { timestamp: number; value: unknown }[]>,
@@ -82,9 +74,8 @@ export async function startFakeIrceline(options: FakeIrcelineOptions = {}): Prom
       value: (v.value as number) + 1,
     }));
   }
-  const state = { latestHour: IRCELINE_RECORDED_AT + offset };
   const published = (id: string) =>
-    (values[id] ?? []).filter((v) => v.timestamp <= state.latestHour);
+    (values[id] ?? []).filter((v) => v.timestamp <= time.latestHour());
   const between = (id: string, span: { start: number; end: number }) =>
     published(id).filter((v) => v.timestamp >= span.start && v.timestamp <= span.end);
   const badSpan: Reply = {
@@ -130,13 +121,7 @@ export async function startFakeIrceline(options: FakeIrcelineOptions = {}): Prom
   };
 
   const upstream = await startFakeUpstream(handle);
-  return Object.assign(upstream, {
-    latestHour: () => state.latestHour,
-    publish(hours: number) {
-      state.latestHour += hours * HOUR;
-    },
-    offset,
-    at: (recorded: number) => new Date(recorded + offset),
+  return Object.assign(upstream, time, {
     count() {
       const r = upstream.requests;
       return {
@@ -149,5 +134,3 @@ export async function startFakeIrceline(options: FakeIrcelineOptions = {}): Prom
     },
   });
 }
-
-export { HOUR };

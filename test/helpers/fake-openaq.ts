@@ -1,9 +1,10 @@
 import {
   type FakeUpstream,
-  hourStart,
   type Recorded,
+  type Replay,
   type Reply,
   readFixture,
+  replay,
   shiftTimes,
   startFakeUpstream,
 } from './fake-upstream.js';
@@ -11,8 +12,6 @@ import {
 /** The instant test/fixtures/openaq/ was recorded at. */
 export const OPENAQ_RECORDED_AT = Date.UTC(2026, 10, 21, 12);
 export const OPENAQ_KEY = 'test-openaq-key';
-
-const HOUR = 3_600_000;
 
 const fixture = (name: string) => readFixture('openaq', name);
 
@@ -45,10 +44,7 @@ export interface FakeOpenaqOptions {
   readonly secondSensor?: boolean;
 }
 
-export interface FakeOpenaq extends FakeUpstream {
-  /** Publishes the values of the next hours. */
-  publish(hours: number): void;
-  at(recorded: number): Date;
+export interface FakeOpenaq extends FakeUpstream, Replay {
   /** The latest answer of a location, as the stand-in gives it now. */
   latest(id: number): unknown;
   count(): {
@@ -72,7 +68,8 @@ export async function startFakeOpenaq(options: FakeOpenaqOptions = {}): Promise<
   const perWindow = options.perWindow ?? 60;
   const windowMs = options.windowMs ?? 60_000;
   const missing = new Set(options.missing ?? [1234602]);
-  const offset = hourStart(1) - OPENAQ_RECORDED_AT;
+  const time = replay(OPENAQ_RECORDED_AT);
+  const { offset } = time;
   const recorded = shiftTimes(
     (fixture('locations.json') as { results: Location[] }).results,
     offset,
@@ -114,11 +111,11 @@ export async function startFakeOpenaq(options: FakeOpenaqOptions = {}): Promise<
       value: Math.round(((m.value as number) / 1880) * 10_000) / 10_000,
     }));
   }
-  const state = { latestHour: OPENAQ_RECORDED_AT + offset, tooMany: 0 };
+  const state = { tooMany: 0 };
   const window = { start: Date.now(), used: 0 };
   const published = (sensor: number) =>
     (measurements[String(sensor)] ?? []).filter(
-      (m) => Date.parse(m.period.datetimeTo.utc) <= state.latestHour,
+      (m) => Date.parse(m.period.datetimeTo.utc) <= time.latestHour(),
     );
   const newest = (sensor: number) =>
     published(sensor).reduce<Measurement | undefined>(
@@ -228,11 +225,7 @@ export async function startFakeOpenaq(options: FakeOpenaqOptions = {}): Promise<
   };
 
   const upstream = await startFakeUpstream(handle);
-  return Object.assign(upstream, {
-    publish(hours: number) {
-      state.latestHour += hours * HOUR;
-    },
-    at: (instant: number) => new Date(instant + offset),
+  return Object.assign(upstream, time, {
     latest,
     count() {
       const r = upstream.requests;

@@ -129,6 +129,40 @@ export function hourStart(hoursBack = 0): number {
   return Math.floor(Date.now() / 3_600_000) * 3_600_000 - hoursBack * 3_600_000;
 }
 
+export const HOUR = 3_600_000;
+
+/** A stand-in's time: the fixtures' recorded hour replayed as the last full hour but one. */
+export interface Replay {
+  /** epoch ms between the recorded hour and the hour it stands for in this run. */
+  readonly offset: number;
+  /** The time a fixture instant stands for in this run. */
+  at(recorded: number): Date;
+  /** The newest hour the stand-in serves (epoch ms); later values are not published yet. */
+  latestHour(): number;
+  /** Publishes the values of the next hours. */
+  publish(hours: number): void;
+  /** An hour of the recorded day (UTC), 12 for 12:00, as this run replays it. */
+  atHour(hour: number): Date;
+  /** The hour of the recorded day that a time of this run stands for. */
+  hourOf(date: Date): number;
+}
+
+export function replay(recordedAt: number): Replay {
+  const offset = hourStart(1) - recordedAt;
+  let latestHour = recordedAt + offset;
+  const recordedHour = new Date(recordedAt).getUTCHours();
+  return {
+    offset,
+    at: (recorded) => new Date(recorded + offset),
+    atHour: (hour) => new Date(recordedAt + (hour - recordedHour) * HOUR + offset),
+    hourOf: (date) => recordedHour + (date.getTime() - (recordedAt + offset)) / HOUR,
+    latestHour: () => latestHour,
+    publish(hours) {
+      latestHour += hours * HOUR;
+    },
+  };
+}
+
 /** A recorded answer of test/fixtures/<folder>/<name>. */
 export function readFixture(folder: string, name: string): unknown {
   return JSON.parse(

@@ -1,13 +1,11 @@
 import type { Pool, RowDataPacket } from 'mysql2/promise';
 import { main } from '../../src/cli/feed.js';
 import { TOKEN } from './app.js';
-import { captureOutput } from './output.js';
+import { runScript } from './output.js';
 
 /** npm run feed, in this process: its exit status and what it wrote. */
-export async function runFeedCommand(args: string[], env: Record<string, string>) {
-  const io = captureOutput();
-  const code = await main(args, { ...io, env });
-  return { code, ...io.text() };
+export function runFeedCommand(args: string[], env: Record<string, string>) {
+  return runScript(main, args, env);
 }
 
 /** The arguments of a feed through the API, once, since an instant, with one retry. */

@@ -14,3 +14,17 @@ export function captureOutput() {
   });
   return { stdout, stderr, text: () => ({ out, err }) };
 }
+
+/** A script's main run in this process with the environment given: its exit status and output. */
+export async function runScript(
+  main: (
+    argv: string[],
+    io: ReturnType<typeof captureOutput> & { env: Record<string, string> },
+  ) => Promise<number>,
+  argv: string[],
+  env: Record<string, string>,
+): Promise<{ code: number; out: string; err: string }> {
+  const io = captureOutput();
+  const code = await main(argv, { ...io, env });
+  return { code, ...io.text() };
+}

@@ -5,6 +5,7 @@ import { createApiPool } from '../../src/db/pool.js';
 import { createReadRouting, type ReadRouter } from '../../src/db/read-routing.js';
 import { type App, type AppDeps, buildApp } from '../../src/server/app.js';
 import { TOKEN } from './app.js';
+import { dbEnv } from './database.js';
 import type { ReplicationPair } from './replication.js';
 
 /** A logger that keeps every line with its level, for tests that check what was said. */
@@ -29,11 +30,7 @@ export function pairEnv(
   options: { replica?: boolean } = {},
 ): Record<string, string> {
   return {
-    DB_HOSTNAME: pair.primary.host,
-    DB_PORT: String(pair.primary.port),
-    DB_USERNAME: pair.primary.user,
-    DB_PASSWORD: pair.primary.password,
-    DB_DATABASE: pair.primary.database,
+    ...dbEnv(pair.primary),
     DATABASE_URL: '',
     ...(options.replica === false
       ? {}

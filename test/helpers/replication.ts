@@ -2,6 +2,9 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import type { DatabaseConfig } from '../../src/config/config.js';
+import { migrate } from '../../src/db/migrate.js';
+import { createPool } from '../../src/db/pool.js';
+import { callRefresh } from './database.js';
 import {
   createBaseDir,
   installDataDir,
@@ -10,6 +13,7 @@ import {
   stopByPid,
   sweepOrphans,
 } from './mariadb-process.js';
+import { insertCity, insertLocation, insertMeasurements, MINUTE } from './seed.js';
 
 /**
  * A real MariaDB primary and replica for the tests: two throwaway mariadbd on free ports of
@@ -202,4 +206,46 @@ export async function statementCounters(
     writes: Number(row?.writes ?? 0),
     rowsWritten: Number(row?.rowsWritten ?? 0),
   };
+}
+
+/** One station's measurement for seedPair. */
+export interface PairStation {
+  readonly city: string;
+  readonly location: string;
+  readonly pollutant: string;
+  readonly value: number;
+}
+
+/**
+ * belair on the pair: migrated on the primary (and so replicated), one measurement of the
+ * station's, ten minutes ago, and a run over it; resolves once the replica has all of it.
+ */
+export async function seedPair(pair: ReplicationPair, station: PairStation): Promise<void> {
+  await migrate(pair.primary, { ensureEventScheduler: false });
+  const seed = createPool(pair.primary, 2);
+  try {
+    const city = await insertCity(seed, 'BE', station.city);
+    const location = await insertLocation(seed, city, station.location);
+    await insertMeasurements(seed, [
+      {
+        locationId: location,
+        pollutant: station.pollutant,
+        measuredAt: Date.now() - 10 * MINUTE,
+        value: station.value,
+        unit: 'µg/m³',
+      },
+    ]);
+  } finally {
+    await seed.end();
+  }
+  await callRefresh(pair.primary);
+  await pair.caughtUp();
+}
+
+/** The current run's id on a server of the pair (its belair database), read as root. */
+export async function currentRunOn(run: ReplicationPair['onPrimary']): Promise<number> {
+  const [row] = await run<{ id: number }[]>(
+    'SELECT id FROM belair.air_quality_run ORDER BY evaluated_at DESC, id DESC LIMIT 1',
+  );
+  return Number(row?.id);
 }

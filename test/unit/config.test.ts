@@ -2,6 +2,21 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { parseLegacyConfig } from '../../src/config/legacy-config.js';
+import { configProblems } from '../helpers/config-problems.js';
+
+/** npm start in a process of its own with exactly this environment: how it exited, its stderr. */
+async function serve(env: NodeJS.ProcessEnv): Promise<{ code: number | null; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
+    cwd: new URL('../..', import.meta.url),
+    env,
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+  });
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  return { code, stderr };
+}
 
 describe('configuration from the environment', () => {
   it('reaches the local MariaDB with no variables set', () => {
@@ -80,15 +95,7 @@ describe('configuration from the environment', () => {
 });
 
 describe('DATABASE_URL problems', () => {
-  const problemsOf = (env: Record<string, string>) => {
-    try {
-      loadConfig(env);
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
+  const problemsOf = (env: Record<string, string>) => configProblems(env);
 
   it('reports a malformed URL as a configuration problem, together with the others', () => {
     expect(problemsOf({ DATABASE_URL: 'mysql://[bad', DB_PORT: 'x' })).toEqual([
@@ -151,15 +158,7 @@ describe("the original project's configuration file", () => {
 
 describe('limits, production mode and the write rate', () => {
   /** The problems the API's entry point (npm start) would report. */
-  const problemsOf = (env: Record<string, string>) => {
-    try {
-      loadConfig(env, { server: true });
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
+  const problemsOf = (env: Record<string, string>) => configProblems(env, { server: true });
   const PRODUCTION_WITHOUT_TOKENS =
     'API_TOKENS: is empty, and NODE_ENV=production needs at least one token (comma-separated, e.g. API_TOKENS=$(openssl rand -hex 32)): without one every write would be refused';
 
@@ -250,30 +249,14 @@ describe('limits, production mode and the write rate', () => {
   it('makes npm start exit 1 with the message in production mode without tokens', async () => {
     const { API_TOKENS: _tokens, ...inherited } = process.env;
     const env = { ...inherited, NODE_ENV: 'production', PORT: '0' };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
-      cwd: new URL('../..', import.meta.url),
-      env,
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, stderr } = await serve(env);
     expect(code).toBe(1);
     expect(stderr).toBe(`Invalid configuration:\n  - ${PRODUCTION_WITHOUT_TOKENS}\n`);
   }, 60_000);
 });
 
 describe('tokens in production mode, and the second hardening pass’s limits', () => {
-  const problemsOf = (env: Record<string, string>) => {
-    try {
-      loadConfig(env, { server: true });
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
+  const problemsOf = (env: Record<string, string>) => configProblems(env, { server: true });
   const LONG = 'a3f1c9e07b4d2a8e6f0c1b5d9e3a7f2c'; // 32 characters
   const tooShort = (which: string) =>
     `API_TOKENS: ${which} characters, and NODE_ENV=production needs at least 32 so that a token cannot be guessed: make each one with e.g. openssl rand -hex 32 (64 characters)`;
@@ -315,15 +298,7 @@ describe('tokens in production mode, and the second hardening pass’s limits', 
       API_TOKENS: 'dev-token',
       DATABASE_URL: 'mysql://belair@127.0.0.1:1/belair_never_used',
     };
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/serve.ts'], {
-      cwd: new URL('../..', import.meta.url),
-      env,
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const { code, stderr } = await serve(env);
     expect(code).toBe(1);
     expect(stderr).toBe(`Invalid configuration:\n  - ${tooShort('token 1 of 1 has 9')}\n`);
   }, 60_000);

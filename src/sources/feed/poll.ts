@@ -87,6 +87,20 @@ export function tally(counts: Map<string, number>, reason: string, by = 1): void
   if (by > 0) counts.set(reason, (counts.get(reason) ?? 0) + by);
 }
 
+/**
+ * What a poll counts by reason (what it skipped, what failed), and how it reports an answer that
+ * is not in the upstream's documented shape: with its URL, counted as failed.
+ */
+export function pollTallies(context: Pick<PollContext, 'report'>) {
+  const skipped = new Map<string, number>();
+  const failed = new Map<string, number>();
+  const malformed = (url: string, what: string, problem: string): void => {
+    context.report(`${what}: a malformed answer, ${problem} (${url})`);
+    tally(failed, `${what}: a malformed answer (${problem})`);
+  };
+  return { skipped, failed, malformed };
+}
+
 /** A value of a series as an upstream gives it. */
 export interface UpstreamValue {
   /** Epoch ms. */

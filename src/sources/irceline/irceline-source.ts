@@ -6,6 +6,7 @@ import {
   newValues,
   type PollContext,
   type PollResult,
+  pollTallies,
   type SeriesFetch,
   tally,
   type UpstreamValue,
@@ -39,8 +40,7 @@ export function createIrcelineSource(upstream: UpstreamClient): FeedSource {
   let postRefused = false;
 
   async function poll(context: PollContext): Promise<PollResult> {
-    const skipped = new Map<string, number>();
-    const failed = new Map<string, number>();
+    const { skipped, failed, malformed } = pollTallies(context);
     const { deadline } = context;
     /** An answer that gave nothing: reported with its URL, counted by what went wrong. */
     const failure = (error: unknown, what: string): void => {
@@ -55,10 +55,6 @@ export function createIrcelineSource(upstream: UpstreamClient): FeedSource {
         return;
       }
       throw error;
-    };
-    const malformed = (url: string, what: string, problem: string) => {
-      context.report(`${what}: a malformed answer, ${problem} (${url})`);
-      tally(failed, `${what}: a malformed answer (${problem})`);
     };
 
     // 1. The phenomena, for the ids of SO2 and CO.

@@ -6,6 +6,7 @@ import {
   newValues,
   type PollContext,
   type PollResult,
+  pollTallies,
   type SeriesFetch,
   tally,
   type UpstreamValue,
@@ -57,8 +58,7 @@ function licenceOf(location: Location, now: Date) {
 
 export function createOpenaqSource(upstream: UpstreamClient, budget: RateBudget): FeedSource {
   async function poll(context: PollContext): Promise<PollResult> {
-    const skipped = new Map<string, number>();
-    const failed = new Map<string, number>();
+    const { skipped, failed, malformed } = pollTallies(context);
     const { deadline } = context;
     let outOfTime = false;
     /** An answer that gave nothing: reported with its URL, counted by what went wrong. */
@@ -76,10 +76,6 @@ export function createOpenaqSource(upstream: UpstreamClient, budget: RateBudget)
       context.report(`${what}: ${error.message} (${error.url})`);
       tally(failed, `${what}: ${error.message}`);
       return 'failed';
-    };
-    const malformed = (url: string, what: string, problem: string) => {
-      context.report(`${what}: a malformed answer, ${problem} (${url})`);
-      tally(failed, `${what}: a malformed answer (${problem})`);
     };
 
     /** A sensor's measurements since it was last fetched, every page; null when they failed. */
