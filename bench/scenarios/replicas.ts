@@ -352,7 +352,7 @@ export const replicas: Scenario = {
         ];
         return {
           scenario: 'replicas',
-          title: '6. Replicas: subscribers split over two processes, one reading a replica',
+          title: '7. Replicas: subscribers split over two processes, one reading a replica',
           figures,
           notes: [
             'A throwaway primary (row-based binlog) and replica on this machine, replicating by GTID; ' +
