@@ -34,7 +34,7 @@ import {
 
 const USAGE = `Usage: npm run generate-test-data -- [perMinute] [dbConfigFile] [options]
 
-Generates measurements that look like the Belgian feed (Genk, Diepenbeek, Leuven, Antwerpen,
+Generates measurements that look like Belgium's stations (Genk, Diepenbeek, Leuven, Antwerpen,
 Hasselt, Brussel, Gent, Landen; seven pollutants with a daily cycle; some late, some repeated)
 at perMinute measurements a minute (default 100), until Ctrl-C.
 

@@ -26,7 +26,7 @@ import {
 
 const USAGE = `Usage: npm run ingest -- [options] [files...]
 
-Reads the OpenAQ feed and sends it to belair's ingestMeasurements mutation: realtime NDJSON
+Reads files in OpenAQ's realtime format and sends them to belair's ingestMeasurements mutation: realtime NDJSON
 lines, SNS notifications (the measurement as message attributes or as a JSON message), Lambda
 events from SNS or SQS, one per line or one per file; gzip too. Standard input when no files.
 

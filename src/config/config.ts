@@ -178,7 +178,7 @@ const environment = z.object({
   NODE_ENV: z.string().trim().default('development'),
   GRAPHIQL: flag.optional(),
   INTROSPECTION: flag.optional(),
-  // The largest legitimate operation asks for a few dozen cities side by side (Belgium's feed has
+  // The largest legitimate operation asks for a few dozen cities side by side (Belgium's data has
   // about 20 cities and regions, each aliased once); more aliases only multiply work.
   MAX_ALIASES: wholeNumber(1, 100_000).default(30),
   // The largest operation of GraphiQL's examples is 107 tokens; an item written inline in a batch

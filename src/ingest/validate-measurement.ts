@@ -245,7 +245,7 @@ function checkMeasuredAt(value: unknown, now: Date, problems: string[]): Date | 
 
 /**
  * Checks one item. Every problem of the item is reported, each as a sentence naming the field and
- * the value. Old measurements are fine: the feed lags and repeats itself.
+ * the value. Old measurements are fine: sources lag and repeat themselves.
  */
 export function validateMeasurement(
   item: unknown,

@@ -2,8 +2,7 @@ import { builder } from './builder.js';
 
 /** GraphQL names for the OpenAQ parameter codes the database stores. */
 export const Pollutant = builder.enumType('Pollutant', {
-  description:
-    'The pollutants of the OpenAQ feed; each value stands for its OpenAQ parameter code.',
+  description: 'The pollutants belair measures; each value stands for its OpenAQ parameter code.',
   values: {
     PM25: { value: 'pm25', description: 'Particulate matter < 2.5 µm (pm25)' },
     PM10: { value: 'pm10', description: 'Particulate matter < 10 µm (pm10)' },

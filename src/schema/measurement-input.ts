@@ -23,12 +23,13 @@ export const MeasurementInput = builder
   .inputRef<MeasurementInputShape>('MeasurementInput')
   .implement({
     description:
-      'One measurement, as in the OpenAQ realtime feed. Every item is checked on its own; see IngestResult.rejected.',
+      'One measurement, in the fields of the OpenAQ realtime format. Every item is checked on its own; see IngestResult.rejected.',
     fields: (t) => ({
       location: t.string({ required: true, description: 'Station name, at most 128 characters.' }),
       city: t.string({
         required: true,
-        description: 'City as the feed names it, at most 128 characters.',
+        description:
+          "City as the source names it (any of a city's names, or an alias), at most 128 characters.",
       }),
       country: t.string({ required: true, description: 'ISO 3166-1 alpha-2, such as BE.' }),
       parameter: t.field({ type: Pollutant, required: true }),

@@ -2,7 +2,7 @@
  * The operations GraphiQL opens with at /graphql, one tab each. They work against a fresh
  * database once a few measurements are in (the ingestion tab sends two).
  */
-const cityWindow = `# The current 3-hour window of one city (the feed's "city" is often a province).
+const cityWindow = `# The current 3-hour window of one city (any of its names: Antwerpen, Anvers, Antwerp).
 query CityWindow {
   city(name: "Antwerpen", country: "BE") {
     name

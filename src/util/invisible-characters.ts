@@ -9,7 +9,7 @@
 export const INVISIBLE_CHARACTER = /[\p{Cf}\p{Zl}\p{Zp}]/u;
 const EVERY_INVISIBLE = new RegExp(INVISIBLE_CHARACTER.source, 'gu');
 
-/** What people call the ones a feed is likely to send. */
+/** What people call the ones a source is likely to send. */
 const NAMES: ReadonlyMap<number, string> = new Map([
   [0x00ad, 'soft hyphen'],
   [0x061c, 'Arabic letter mark'],

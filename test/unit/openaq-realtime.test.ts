@@ -49,7 +49,7 @@ function measurement(
 
 const BETR801: [number, number] = [51.209574, 4.431782];
 
-describe('the feed parsers, on fixtures of each input shape', () => {
+describe('the realtime-format parsers, on fixtures of each input shape', () => {
   it('reads realtime NDJSON: non-Latin names, ppm, unordered lines, a malformed line in the middle and a truncated last line', async () => {
     expect(await parseFixture('realtime.ndjson')).toEqual([
       {
@@ -454,7 +454,7 @@ describe('the feed parsers, on fixtures of each input shape', () => {
   });
 });
 
-describe('the feed reader, on awkward input', () => {
+describe('the realtime-file reader, on awkward input', () => {
   async function* text(...chunks: string[]) {
     for (const chunk of chunks) yield Buffer.from(chunk);
   }
